@@ -26,6 +26,7 @@ public sealed partial class EngineIOServer : IAsyncDisposable
     private readonly ITimer _sweepTimer;
     private readonly WebSocketMiddleware _webSocketMiddleware;
     private readonly string[] _handshakeUpgrades;
+    private readonly ConcurrentDictionary<string, long> _clientClosedPolls = new(StringComparer.Ordinal);
     private int _sweeping;
     private volatile bool _disposed;
 
@@ -144,6 +145,17 @@ public sealed partial class EngineIOServer : IAsyncDisposable
         {
             if (sid.Count != 1 || !_sessions.TryGetValue(sid[0]!, out var session) || session.IsExpired(Now))
             {
+                if (sid.Count == 1 && !isWebSocketRequest && HttpMethods.IsGet(request.Method) && _clientClosedPolls.TryRemove(sid[0]!, out _))
+                {
+                    // The client closed this session with a POST that overtook its own GET: end that GET with the
+                    // noop it would have got had it arrived first (requests on two connections can be processed
+                    // in either order here, unlike on Node's single event loop).
+                    context.Response.ContentType = "text/plain; charset=UTF-8";
+                    context.Response.ContentLength = 1;
+                    await context.Response.Body.WriteAsync(s_noopBody, context.RequestAborted);
+                    return;
+                }
+
                 await RejectAsync(context, EngineErrorCode.UnknownSid);
                 return;
             }
@@ -156,7 +168,16 @@ public sealed partial class EngineIOServer : IAsyncDisposable
                     return;
                 }
 
-                var webSocket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { KeepAliveInterval = TimeSpan.Zero });
+                System.Net.WebSockets.WebSocket webSocket;
+                try
+                {
+                    webSocket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { KeepAliveInterval = TimeSpan.Zero });
+                }
+                catch (Exception ex) when (ex is IOException or OperationCanceledException or System.Net.WebSockets.WebSocketException)
+                {
+                    return;
+                }
+
                 await session.RunUpgradeAsync(webSocket, context.RequestAborted);
             }
             else if (HttpMethods.IsGet(request.Method))
@@ -206,7 +227,16 @@ public sealed partial class EngineIOServer : IAsyncDisposable
 
         if (webSocket)
         {
-            var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { KeepAliveInterval = TimeSpan.Zero });
+            System.Net.WebSockets.WebSocket socket;
+            try
+            {
+                socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { KeepAliveInterval = TimeSpan.Zero });
+            }
+            catch (Exception ex) when (ex is IOException or OperationCanceledException or System.Net.WebSockets.WebSocketException)
+            {
+                return;
+            }
+
             var session = new EngineSession(this, id, EngineTransports.WebSocket, info, socket);
             _sessions[id] = session;
             EngineIOLog.SessionOpened(Logger, id, EngineTransports.WebSocket);
@@ -236,7 +266,15 @@ public sealed partial class EngineIOServer : IAsyncDisposable
             response.StatusCode = StatusCodes.Status200OK;
             response.ContentType = "text/plain; charset=UTF-8";
             response.ContentLength = openPacket.WrittenCount;
-            await response.BodyWriter.WriteAsync(openPacket.WrittenMemory, context.RequestAborted);
+            try
+            {
+                await response.BodyWriter.WriteAsync(openPacket.WrittenMemory, context.RequestAborted);
+            }
+            catch (Exception ex) when (ex is IOException or OperationCanceledException)
+            {
+                // The client never learnt its sid: nobody can use this session.
+                session.Abort(EngineCloseReasons.TransportError, ex);
+            }
         }
     }
 
@@ -255,6 +293,12 @@ public sealed partial class EngineIOServer : IAsyncDisposable
 
     internal void Remove(EngineSession session) => _sessions.TryRemove(new KeyValuePair<string, EngineSession>(session.Id, session));
 
+    /// <summary>A polling client closed its session while no GET was pending: its in-flight GET gets a noop for a short while.</summary>
+    internal void RememberClientClosedPoll(string sid) => _clientClosedPolls[sid] = Now + ToTimestamp(s_clientClosedPollGrace);
+
+    private static readonly TimeSpan s_clientClosedPollGrace = TimeSpan.FromSeconds(1);
+    private static readonly byte[] s_noopBody = "6"u8.ToArray();
+
     private void Sweep()
     {
         // Ticks never overlap: a slow sweep makes the next one skip, not pile up.
@@ -269,6 +313,17 @@ public sealed partial class EngineIOServer : IAsyncDisposable
             foreach (var pair in _sessions)
             {
                 pair.Value.OnTick(now);
+            }
+
+            if (!_clientClosedPolls.IsEmpty)
+            {
+                foreach (var pair in _clientClosedPolls)
+                {
+                    if (now >= pair.Value)
+                    {
+                        _clientClosedPolls.TryRemove(pair);
+                    }
+                }
             }
         }
         finally

@@ -161,12 +161,15 @@ internal sealed partial class EngineSession : EngineConnection
     internal void Abort(string reason, Exception? error = null, bool clientClosed = false)
     {
         WebSocket? probe;
+        bool rememberPoll;
         lock (_lock)
         {
             if (_state == SessionState.Closed)
             {
                 return;
             }
+
+            rememberPoll = clientClosed && _webSocket is null && !_pollActive;
 
             _state = SessionState.Closed;
             _closeReason = reason;
@@ -178,6 +181,11 @@ internal sealed partial class EngineSession : EngineConnection
         }
 
         _server.Remove(this);
+        if (rememberPoll)
+        {
+            _server.RememberClientClosedPoll(Id);
+        }
+
         _signal.Writer.TryComplete();
         probe?.Abort();
         EngineIOLog.SessionClosed(_logger, Id, reason, error);

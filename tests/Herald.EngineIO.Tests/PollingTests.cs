@@ -114,6 +114,24 @@ public class PollingTests
     }
 
     [Fact]
+    public async Task ClientClosePacket_OvertakingItsGet_TheGetStillGetsNoop()
+    {
+        await using var host = await EngineIOTestHost.StartAsync();
+        await using var client = await host.ConnectPollingAsync();
+
+        using (var post = await client.PostAsync("1"))
+        {
+            Assert.Equal(HttpStatusCode.OK, post.StatusCode);
+        }
+
+        Assert.Equal("transport close", await host.Handler.WaitClosedAsync(client.Sid!));
+        Assert.Equal(0, host.Server.SessionCount);
+        Assert.Equal(["6"], (await client.PollAsync()).Select(p => p.ToString()));
+        using var after = await client.GetAsync().DefaultTimeout();
+        Assert.Equal(HttpStatusCode.BadRequest, after.StatusCode);
+    }
+
+    [Fact]
     public async Task CancelledPoll_ClosesSession()
     {
         await using var host = await EngineIOTestHost.StartAsync();
