@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Herald.EngineIO;
 
 namespace Herald.SocketIO;
 
@@ -22,6 +23,9 @@ public sealed class SocketIOOptions
 
     /// <summary>The clock for connect and ack timeouts (tests inject a manual one).</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>The Engine.IO settings of the endpoint (ping interval and timeout, transports, CORS, limits); its path defaults to <c>/socket.io/</c>.</summary>
+    public EngineIOOptions Engine { get; set; } = new() { Path = "/socket.io/" };
 
     /// <summary>Creates the adapter of each namespace; null: <see cref="InMemoryAdapter"/>.</summary>
     public Func<Namespace, IAdapter>? AdapterFactory { get; set; }
