@@ -234,6 +234,13 @@ internal sealed partial class EngineSession
     /// <summary>Parses a complete POST body; false (and the session closed) when it is malformed.</summary>
     private bool ProcessPayload(ReadOnlySequence<byte> payload)
     {
+        if (payload.IsEmpty)
+        {
+            // An empty body is one empty packet for the reference parser: a parse error.
+            Abort(EngineCloseReasons.ParseError, new InvalidDataException("Empty long-polling payload."));
+            return false;
+        }
+
         while (true)
         {
             EnginePacket packet;
