@@ -17,18 +17,18 @@ internal static class DemoChat
                 : "guest-" + socket.Id[..4];
             socket.Data["name"] = name;
 
-            socket.On<string>("join", (room, ack) =>
+            socket.On<string>("join", async (room, ack) =>
             {
                 room = Clip(room, MaxRoomName);
-                socket.Join(room);
+                await socket.Join(room);
                 chat.To(room).Emit("system", $"{name} joined {room}", room);
-                ack(socket.Rooms.Where(r => r != socket.Id).ToArray());
+                ack((object)socket.Rooms.Where(r => r != socket.Id).ToArray());
             });
-            socket.On<string>("leave", (room, ack) =>
+            socket.On<string>("leave", async (room, ack) =>
             {
-                socket.Leave(room);
+                await socket.Leave(room);
                 chat.To(room).Emit("system", $"{name} left {room}", room);
-                ack(socket.Rooms.Where(r => r != socket.Id).ToArray());
+                ack((object)socket.Rooms.Where(r => r != socket.Id).ToArray());
             });
             socket.On<ChatMessage>("say", (msg, ack) =>
             {

@@ -32,7 +32,7 @@ io.OnConnection(socket =>
     });
     socket.On("echo", (SocketEvent e) =>
     {
-        e.Ack([.. e.Args.Cast<object?>()]);
+        e.Ack(e.GetRelayArgs());
         return ValueTask.CompletedTask;
     });
     socket.On<byte[]>("echo-binary", (bytes, ack) => ack(bytes));
@@ -40,18 +40,18 @@ io.OnConnection(socket =>
     socket.On("emit-back", (SocketEvent e) =>
     {
         var name = e.GetArg<string>(0)!;
-        socket.Emit(name, [.. e.Args.Skip(1).Cast<object?>()]);
+        socket.Emit(name, e.GetRelayArgs().AsSpan(1));
         return ValueTask.CompletedTask;
     });
-    socket.On<string[]>("join", (rooms, ack) =>
+    socket.On<string[]>("join", async (rooms, ack) =>
     {
-        socket.Join(rooms);
-        ack(socket.Rooms.ToArray());
+        await socket.Join(rooms);
+        ack((object)socket.Rooms.ToArray()); // one argument: the array (params would spread it)
     });
-    socket.On<string>("leave", (room, ack) =>
+    socket.On<string>("leave", async (room, ack) =>
     {
-        socket.Leave(room);
-        ack(socket.Rooms.ToArray());
+        await socket.Leave(room);
+        ack((object)socket.Rooms.ToArray()); // one argument: the array (params would spread it)
     });
     socket.On<ToRequest>("to", (req, ack) =>
     {
@@ -97,6 +97,11 @@ io.OnConnection(socket =>
     {
         io.Emit("fence");
         e.Ack();
+        return ValueTask.CompletedTask;
+    });
+    socket.On("drop-transport", (SocketEvent _) =>
+    {
+        socket.Connection.Close();
         return ValueTask.CompletedTask;
     });
     socket.On("disconnect-me", (SocketEvent _) =>

@@ -107,7 +107,13 @@ export function collect(socket, event) {
   return items;
 }
 
-/** Emits with an ack and a timeout (the client's own timeout() API). */
+/** Emits with an ack and a timeout (the client's own timeout() API); resolves with the ack's first argument. */
 export function ask(socket, event, ...args) {
   return socket.timeout(TIMEOUT).emitWithAck(event, ...args);
+}
+
+/** Like ask, but resolves with every argument of the ack. */
+export function askAll(socket, event, ...args) {
+  return new Promise((resolve, reject) =>
+    socket.timeout(TIMEOUT).emit(event, ...args, (err, ...reply) => (err ? reject(err) : resolve(reply))));
 }

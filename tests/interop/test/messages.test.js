@@ -1,7 +1,7 @@
 // Events, acks both ways with timeouts, binary both ways, rooms and broadcast semantics.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, once, connected, collect, ask } from "./harness.js";
+import { startServer, once, connected, collect, ask, askAll } from "./harness.js";
 
 let server;
 before(async () => (server = await startServer()));
@@ -11,7 +11,7 @@ const ws = { transports: ["websocket"] };
 
 test("client to server ack with several arguments", async () => {
   const s = await connected(server.client("/", ws));
-  assert.deepEqual(await ask(s, "echo", 1, "two", { three: [3] }, null, true), [1, "two", { three: [3] }, null, true]);
+  assert.deepEqual(await askAll(s, "echo", 1, "two", { three: [3] }, null, true), [1, "two", { three: [3] }, null, true]);
 });
 
 test("client ack timeout when the server never acks", async () => {
@@ -38,7 +38,7 @@ for (const transports of [["websocket"], ["polling"]]) {
   test(`binary both ways over ${transports[0]}`, async () => {
     const s = await connected(server.client("/", { transports }));
     const bytes = Buffer.from([0, 1, 2, 253, 254, 255]);
-    const [back] = await ask(s, "echo-binary", bytes);
+    const back = await ask(s, "echo-binary", bytes);
     assert.ok(Buffer.isBuffer(back) || back instanceof ArrayBuffer, "a binary arrives as binary");
     assert.deepEqual(Buffer.from(back), bytes);
     const nested = await ask(s, "echo-nested", { name: "f.bin", file: Buffer.from("hello") });
