@@ -197,10 +197,28 @@ internal sealed class ClientConnection : IEngineConnectionListener
         var name = packet.Namespace;
         if (packet.Type == SocketIOPacketType.Connect)
         {
-            bool valid;
+            bool valid, duplicate;
+            Socket? existing;
             lock (_lock)
             {
-                valid = !_closed && !_sockets.ContainsKey(name) && _connecting.Add(name);
+                // The official client sends CONNECT again when connect() is called on a socket that is
+                // still connecting (socket.io-client Socket.open). While the first one is in progress the
+                // duplicate is dropped; once connected it is answered again with the same id, so the
+                // client ends up connected once instead of losing its whole connection.
+                duplicate = _connecting.Contains(name);
+                _sockets.TryGetValue(name, out existing);
+                valid = !_closed && !duplicate && existing is null && _connecting.Add(name);
+            }
+
+            if (duplicate || (existing is not null && !_closed))
+            {
+                packet.Dispose();
+                if (existing is not null)
+                {
+                    Send(SocketIOPacketEncoder.EncodeConnect(name, existing.Id), isVolatile: false);
+                }
+
+                return;
             }
 
             if (!valid)

@@ -1,0 +1,132 @@
+// The server the Node interop tests (tests/interop) drive with the official socket.io-client.
+// Every behaviour here is named by an event the tests emit; see tests/interop/test/*.test.js.
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Herald.SocketIO;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.Logging.SetMinimumLevel(LogLevel.Warning);
+builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+builder.Services.AddSocketIO(o => o.ConnectTimeout = TimeSpan.FromSeconds(5));
+var app = builder.Build();
+var io = app.MapSocketIO("/socket.io");
+
+io.Use(async (socket, next) =>
+{
+    if (socket.Handshake.Auth.ValueKind == JsonValueKind.Object
+        && socket.Handshake.Auth.TryGetProperty("token", out var token)
+        && token.ValueEquals("bad"))
+    {
+        throw new ConnectionRejectedException("unauthorized", new { code = 401 });
+    }
+
+    await next();
+});
+
+io.OnConnection(socket =>
+{
+    socket.On("whoami", (SocketEvent e) =>
+    {
+        e.Ack(new { id = socket.Id, auth = socket.Handshake.Auth, query = socket.Handshake.Query["q"].ToString() });
+        return ValueTask.CompletedTask;
+    });
+    socket.On("echo", (SocketEvent e) =>
+    {
+        e.Ack(e.GetRelayArgs());
+        return ValueTask.CompletedTask;
+    });
+    socket.On<byte[]>("echo-binary", (bytes, ack) => ack(bytes));
+    socket.On<NestedFile>("echo-nested", (file, ack) => ack(new { file.Name, file.File, size = file.File.Length }));
+    socket.On("emit-back", (SocketEvent e) =>
+    {
+        var name = e.GetArg<string>(0)!;
+        socket.Emit(name, e.GetRelayArgs().AsSpan(1));
+        return ValueTask.CompletedTask;
+    });
+    socket.On<string[]>("join", async (rooms, ack) =>
+    {
+        await socket.Join(rooms);
+        ack((object)socket.Rooms.ToArray()); // one argument: the array (params would spread it)
+    });
+    socket.On<string>("leave", async (room, ack) =>
+    {
+        await socket.Leave(room);
+        ack((object)socket.Rooms.ToArray()); // one argument: the array (params would spread it)
+    });
+    socket.On<ToRequest>("to", (req, ack) =>
+    {
+        io.To(req.To).Except(req.Except).Emit(req.Event, req.Data);
+        ack();
+    });
+    socket.On<RoomRequest>("broadcast-room", (req, ack) =>
+    {
+        socket.To(req.Room).Emit("room-msg", req.Data);
+        ack();
+    });
+    socket.On<JsonElement>("broadcast-all", (data, ack) =>
+    {
+        socket.Broadcast.Emit("all-msg", data);
+        ack();
+    });
+    socket.On<AskRequest>("ask-client", async (req, ack) =>
+    {
+        try
+        {
+            var reply = await socket.Timeout(TimeSpan.FromMilliseconds(req.TimeoutMs)).EmitWithAckAsync<string>(req.Event, "question");
+            ack(new { ok = true, reply });
+        }
+        catch (TimeoutException)
+        {
+            ack(new { ok = false, error = "timeout" });
+        }
+    });
+    socket.On<AskRoomRequest>("ask-room", async (req, ack) =>
+    {
+        try
+        {
+            var replies = await io.To(req.Room).Timeout(TimeSpan.FromMilliseconds(req.TimeoutMs)).EmitWithAckAsync("question");
+            ack(new { ok = true, replies = replies.Select(r => r.Get<string>(0)).ToArray() });
+        }
+        catch (BroadcastTimeoutException e)
+        {
+            ack(new { ok = false, replies = e.Responses.Select(r => r.Get<string>(0)).ToArray() });
+        }
+    });
+    socket.On("never-ack", (SocketEvent _) => ValueTask.CompletedTask);
+    socket.On("fence-all", (SocketEvent e) =>
+    {
+        io.Emit("fence");
+        e.Ack();
+        return ValueTask.CompletedTask;
+    });
+    socket.On("drop-transport", (SocketEvent _) =>
+    {
+        socket.Connection.Close();
+        return ValueTask.CompletedTask;
+    });
+    socket.On("disconnect-me", (SocketEvent _) =>
+    {
+        socket.Disconnect();
+        return ValueTask.CompletedTask;
+    });
+});
+
+var custom = io.Of("/custom");
+custom.OnConnection(socket =>
+{
+    socket.Emit("hello-custom", custom.Name);
+    socket.On<string>("echo", (text, ack) => ack("custom:" + text));
+});
+
+io.Of("/admin").Use((_, _) => throw new ConnectionRejectedException("forbidden"));
+
+var dynamic = io.Of(new Regex(@"^/dyn-\d+$"));
+dynamic.OnConnection(socket => socket.Emit("hello-dyn", socket.Namespace.Name));
+
+app.Run();
+
+internal sealed record NestedFile(string Name, byte[] File);
+internal sealed record ToRequest(string[] To, string[] Except, string Event, JsonElement Data);
+internal sealed record RoomRequest(string Room, JsonElement Data);
+internal sealed record AskRequest(string Event, int TimeoutMs);
+internal sealed record AskRoomRequest(string Room, int TimeoutMs);
