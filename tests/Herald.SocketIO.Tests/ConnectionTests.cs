@@ -237,12 +237,20 @@ public class ConnectionTests
     }
 
     [Fact]
-    public void SecondConnectToTheSameNamespaceClosesTheConnection()
+    public void SecondConnectToAConnectedNamespaceIsAnsweredWithTheSameSid()
     {
+        // socket.io-client sends CONNECT again when connect() is called on a socket still connecting;
+        // the connection must survive it, and the connection handler must not run twice.
         var server = new TestServer();
-        var (connection, _) = server.Connect();
+        var handlerRuns = 0;
+        server.Io.OnConnection(_ => handlerRuns++);
+        var (connection, sid) = server.Connect();
+        connection.Clear();
         connection.Receive("0");
-        Assert.False(connection.IsConnected);
+        Assert.True(connection.IsConnected);
+        Assert.Equal($"40{{\"sid\":\"{sid}\"}}", connection.LastText);
+        Assert.Equal(1, handlerRuns);
+        Assert.Single(server.Io.Sockets.Sockets);
     }
 
     [Fact]
