@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.IO.Pipelines;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
@@ -32,7 +33,11 @@ internal sealed class CeilingHub
         context.Response.Headers["Sec-WebSocket-Accept"] = ComputeAccept(key);
         await using var stream = await upgrade.UpgradeAsync();
         string sid = Interlocked.Increment(ref _nextId).ToString("x12", System.Globalization.CultureInfo.InvariantCulture);
-        var connection = new CeilingConnection(this, sid, context.Request.BodyReader, context.Response.BodyWriter, context.Abort);
+        // After the upgrade the request/response pipes are closed for business; the opaque stream is
+        // the connection (as for ASP.NET Core's own WebSocket). Pipes over it give buffered writes.
+        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true));
+        var writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: true));
+        var connection = new CeilingConnection(this, sid, reader, writer, context.Abort);
         try
         {
             await connection.RunAsync(context.RequestAborted);
@@ -43,6 +48,8 @@ internal sealed class CeilingHub
             {
                 Leave(room, connection);
             }
+
+            await reader.CompleteAsync();
         }
     }
 
