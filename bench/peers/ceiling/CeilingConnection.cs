@@ -7,12 +7,11 @@ namespace Herald.Bench.Peers.Ceiling;
 
 /// <summary>
 /// One upgraded connection. Reads masked client frames from the request pipe; writes server frames
-/// (unmasked) to the response pipe. Writes have a synchronous fast path: whoever finds the writer idle
-/// writes and flushes inline; writers arriving during a pending flush only enqueue, and the flushing
-/// side drains the queue into one flush (coalescing). No per-connection timer, no heartbeat: the
+/// (unmasked) to a pipe over the upgraded stream, from a drain that coalesces queued frames (see
+/// <see cref="Send"/>). No per-connection timer, no heartbeat: the
 /// generator does not need one and the ceiling should do no work the benchmark does not ask for.
 /// </summary>
-internal sealed class CeilingConnection
+internal sealed class CeilingConnection : IThreadPoolWorkItem
 {
     private const int MaxFrame = 1 << 20;
     private const int MaxPending = 100_000;
@@ -24,7 +23,7 @@ internal sealed class CeilingConnection
     private readonly Action _abort;
     private readonly Lock _gate = new();
     private readonly Queue<byte[]> _pending = new();
-    private bool _busy;
+    private bool _scheduled;
     private bool _faulted;
 
     public CeilingConnection(CeilingHub hub, string sid, PipeReader reader, PipeWriter writer, Action abort)
@@ -90,7 +89,12 @@ internal sealed class CeilingConnection
         }
     }
 
-    /// <summary>Queues or writes one complete frame; the same array may be shared by many connections.</summary>
+    /// <summary>
+    /// Queues one complete frame (the same array may be shared by every member of a room) and, if no
+    /// drain is scheduled, schedules one. The drain runs on the thread pool after the broadcast loop
+    /// has moved on, so every frame queued meanwhile goes out in one write + flush: under load a
+    /// connection gets a batch per syscall, idle it costs nothing.
+    /// </summary>
     public void Send(byte[] frame)
     {
         lock (_gate)
@@ -100,92 +104,63 @@ internal sealed class CeilingConnection
                 return;
             }
 
-            if (_busy)
+            if (_pending.Count >= MaxPending)
             {
-                if (_pending.Count >= MaxPending)
-                {
-                    _faulted = true;
-                    _abort();
-                    return;
-                }
-
-                _pending.Enqueue(frame);
+                _faulted = true;
+                _abort();
                 return;
             }
 
-            _busy = true;
+            _pending.Enqueue(frame);
+            if (_scheduled)
+            {
+                return;
+            }
+
+            _scheduled = true;
         }
 
-        _writer.Write(frame);
-        Flush();
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
     }
 
-    private void Flush()
-    {
-        while (true)
-        {
-            var flush = _writer.FlushAsync();
-            if (!flush.IsCompletedSuccessfully)
-            {
-                _ = AwaitFlushAsync(flush);
-                return;
-            }
+    void IThreadPoolWorkItem.Execute() => _ = DrainAsync();
 
-            if (!DrainPending())
-            {
-                return;
-            }
-        }
-    }
-
-    private async Task AwaitFlushAsync(ValueTask<FlushResult> flush)
+    private async Task DrainAsync()
     {
         try
         {
-            var result = await flush;
-            if (result.IsCompleted || result.IsCanceled)
+            while (true)
             {
                 lock (_gate)
                 {
-                    _faulted = true;
+                    if (_pending.Count == 0 || _faulted)
+                    {
+                        _scheduled = false;
+                        return;
+                    }
+
+                    while (_pending.TryDequeue(out var frame))
+                    {
+                        _writer.Write(frame);
+                    }
                 }
 
-                return;
+                var result = await _writer.FlushAsync();
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    break;
+                }
             }
         }
-        catch (Exception)
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
         {
-            lock (_gate)
-            {
-                _faulted = true;
-            }
-
-            return;
         }
 
-        if (DrainPending())
-        {
-            Flush();
-        }
-    }
-
-    /// <summary>Moves queued frames into the pipe; false (and idle again) when nothing was queued.</summary>
-    private bool DrainPending()
-    {
         lock (_gate)
         {
-            if (_pending.Count == 0 || _faulted)
-            {
-                _busy = false;
-                return false;
-            }
-
-            while (_pending.TryDequeue(out var frame))
-            {
-                _writer.Write(frame);
-            }
-
-            return true;
+            _faulted = true;
+            _scheduled = false;
+            _pending.Clear();
         }
     }
 

@@ -2,12 +2,13 @@
 //   "join" (room, ack)    -> socket.join(room), then ack()        (the generator waits for every ack)
 //   "pub"  (room, payload) -> io.to(room).emit("msg", payload)    (broadcast, sender included if joined)
 // HTTP: GET /bench/ready -> 200 "ok"; GET /bench/gc -> {"heap":<bytes after a full GC>,"rss":<bytes>}.
-// Start: node --expose-gc server.js [port]   (or PORT=...); transports: ws via the default wsEngine.
+// Start: node --expose-gc server.js --port N   (or PORT=N); transports: ws via the default wsEngine.
 "use strict";
 const http = require("node:http");
 const { Server } = require("socket.io");
 
-const port = Number(process.argv[2] || process.env.PORT || 5101);
+const portFlag = process.argv.indexOf("--port");
+const port = Number(portFlag > 0 ? process.argv[portFlag + 1] : process.env.PORT || 5101);
 const host = process.env.HOST || "127.0.0.1";
 
 const httpServer = http.createServer((req, res) => {
