@@ -1,0 +1,119 @@
+using Microsoft.AspNetCore.Http;
+
+namespace Herald.EngineIO;
+
+/// <summary>Options of an <see cref="EngineIOServer"/>; the defaults are the reference server's.</summary>
+public sealed class EngineIOOptions
+{
+    /// <summary>The request path (<c>/engine.io/</c>; Socket.IO uses <c>/socket.io/</c>).</summary>
+    public string Path { get; set; } = "/engine.io/";
+
+    /// <summary>The transports a client may use: <c>polling</c> and/or <c>websocket</c>.</summary>
+    public IList<string> Transports { get; set; } = [EngineTransports.Polling, EngineTransports.WebSocket];
+
+    /// <summary>Whether a polling session may upgrade to WebSocket (advertised in the handshake).</summary>
+    public bool AllowUpgrades { get; set; } = true;
+
+    /// <summary>How often the server sends a ping (25 s).</summary>
+    public TimeSpan PingInterval { get; set; } = TimeSpan.FromSeconds(25);
+
+    /// <summary>How long the server waits for the pong after a ping before closing with <c>ping timeout</c> (20 s).</summary>
+    public TimeSpan PingTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>How long an upgrade (from the WebSocket's opening to the client's <c>5</c>) may take (10 s).</summary>
+    public TimeSpan UpgradeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The largest message or polling request body accepted, in bytes (<c>maxPayload</c> in the handshake;
+    /// 1 MB). A bigger POST gets HTTP 413; a bigger WebSocket message closes the session.
+    /// </summary>
+    public int MaxHttpBufferSize { get; set; } = 1_000_000;
+
+    /// <summary>
+    /// The most messages waiting to be written to one connection (4096). When it is full,
+    /// <see cref="EngineConnection.Send(EngineMessage)"/> returns false and the message is not queued.
+    /// </summary>
+    public int MaxOutboundQueue { get; set; } = 4096;
+
+    /// <summary>CORS for browsers on other origins; null (the default) adds no CORS headers.</summary>
+    public EngineIOCorsOptions? Cors { get; set; }
+
+    /// <summary>The session cookie set on the handshake; null (the default) sets no cookie.</summary>
+    public EngineIOCookieOptions? Cookie { get; set; }
+
+    /// <summary>
+    /// Decides whether a handshake is accepted. Returning <c>Allowed = false</c> answers HTTP 403 with
+    /// <c>{"code":4,"message":Message ?? "Forbidden"}</c>.
+    /// </summary>
+    public Func<HttpContext, ValueTask<(bool Allowed, string? Message)>>? AllowRequest { get; set; }
+
+    /// <summary>The clock for heartbeats and timeouts (tests inject a manual one).</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>
+    /// How long a closing session waits for the client to collect what was queued (a polling session
+    /// without a pending GET), and how long a WebSocket close handshake may take (5 s).
+    /// </summary>
+    public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    internal void Validate()
+    {
+        if (PingInterval <= TimeSpan.Zero || PingTimeout <= TimeSpan.Zero || UpgradeTimeout <= TimeSpan.Zero || CloseTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("Engine.IO timeouts must be positive.");
+        }
+
+        if (MaxHttpBufferSize <= 0 || MaxOutboundQueue <= 0)
+        {
+            throw new ArgumentException("Engine.IO limits must be positive.");
+        }
+
+        ArgumentNullException.ThrowIfNull(TimeProvider);
+        ArgumentNullException.ThrowIfNull(Transports);
+    }
+}
+
+/// <summary>The Engine.IO transport names.</summary>
+public static class EngineTransports
+{
+    /// <summary>HTTP long-polling.</summary>
+    public const string Polling = "polling";
+
+    /// <summary>WebSocket.</summary>
+    public const string WebSocket = "websocket";
+}
+
+/// <summary>CORS settings of an Engine.IO endpoint.</summary>
+public sealed class EngineIOCorsOptions
+{
+    /// <summary>The allowed origins (<c>https://example.com</c>); <c>*</c> allows any origin.</summary>
+    public IList<string> Origins { get; set; } = ["*"];
+
+    /// <summary>Whether credentials (cookies) are allowed; the request's origin is then echoed instead of <c>*</c>.</summary>
+    public bool Credentials { get; set; }
+
+    /// <summary>Headers allowed in a preflight answer; empty echoes <c>Access-Control-Request-Headers</c>.</summary>
+    public IList<string> AllowedHeaders { get; set; } = [];
+
+    /// <summary>How long a browser may cache a preflight answer; null sends no <c>Access-Control-Max-Age</c>.</summary>
+    public TimeSpan? MaxAge { get; set; }
+}
+
+/// <summary>The cookie holding the session id, set on the handshake response.</summary>
+public sealed class EngineIOCookieOptions
+{
+    /// <summary>The cookie name (<c>io</c>).</summary>
+    public string Name { get; set; } = "io";
+
+    /// <summary>The cookie path (<c>/</c>).</summary>
+    public string Path { get; set; } = "/";
+
+    /// <summary>Whether the cookie is hidden from scripts (true).</summary>
+    public bool HttpOnly { get; set; } = true;
+
+    /// <summary>The SameSite mode (Lax).</summary>
+    public SameSiteMode SameSite { get; set; } = SameSiteMode.Lax;
+
+    /// <summary>Whether the cookie is only sent over HTTPS.</summary>
+    public bool Secure { get; set; }
+}

@@ -1,0 +1,324 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Herald.Protocol.EngineIO;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.WebSockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Primitives;
+
+namespace Herald.EngineIO;
+
+/// <summary>
+/// An Engine.IO v4 server: answers the requests of one endpoint (handshakes, long-polling GET/POST,
+/// WebSocket and upgrades), keeps the session registry, and runs the heartbeats of every session from a
+/// single sweep timer. Hands each new session to an <see cref="IEngineConnectionHandler"/>.
+/// </summary>
+public sealed partial class EngineIOServer : IAsyncDisposable
+{
+    private readonly IEngineConnectionHandler _handler;
+    private readonly ConcurrentDictionary<string, EngineSession> _sessions = new(StringComparer.Ordinal);
+    private readonly TimeProvider _time;
+    private readonly ITimer _sweepTimer;
+    private readonly WebSocketMiddleware _webSocketMiddleware;
+    private readonly string[] _handshakeUpgrades;
+    private int _sweeping;
+    private volatile bool _disposed;
+
+    /// <summary>Creates a server; <paramref name="options"/> must not change afterwards.</summary>
+    public EngineIOServer(EngineIOOptions options, IEngineConnectionHandler handler, ILoggerFactory? loggerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(handler);
+        options.Validate();
+        Options = options;
+        _handler = handler;
+        loggerFactory ??= NullLoggerFactory.Instance;
+        Logger = loggerFactory.CreateLogger("Herald.EngineIO.EngineIOServer");
+        _time = options.TimeProvider;
+        PingIntervalTicks = ToTimestamp(options.PingInterval);
+        PingTimeoutTicks = ToTimestamp(options.PingTimeout);
+        _handshakeUpgrades = options.AllowUpgrades && options.Transports.Contains(EngineTransports.WebSocket)
+            ? [EngineTransports.WebSocket]
+            : [];
+
+        // Kestrel only exposes WebSockets through the WebSockets middleware; run it per request when the app
+        // did not add it (UseWebSockets), so MapEngineIO works on its own.
+        _webSocketMiddleware = new WebSocketMiddleware(HandleCoreAsync,
+            Microsoft.Extensions.Options.Options.Create(new WebSocketOptions { KeepAliveInterval = TimeSpan.Zero }), loggerFactory);
+
+        // One timer for every session's heartbeat. Its period bounds how late a ping can be: a tenth of the
+        // shorter heartbeat setting, between 10 ms and 1 s.
+        var shorter = options.PingInterval < options.PingTimeout ? options.PingInterval : options.PingTimeout;
+        var period = TimeSpan.FromTicks(Math.Clamp(shorter.Ticks / 10, TimeSpan.TicksPerMillisecond * 10, TimeSpan.TicksPerSecond));
+        _sweepTimer = _time.CreateTimer(static state => ((EngineIOServer)state!).Sweep(), this, period, period);
+    }
+
+    /// <summary>The options this server runs with.</summary>
+    public EngineIOOptions Options { get; }
+
+    /// <summary>The number of open sessions (closed sessions leave the registry at once).</summary>
+    public int SessionCount => _sessions.Count;
+
+    /// <summary>The open session with this id, if any.</summary>
+    public bool TryGetConnection(string sid, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out EngineConnection? connection)
+    {
+        if (_sessions.TryGetValue(sid, out var session))
+        {
+            connection = session;
+            return true;
+        }
+
+        connection = null;
+        return false;
+    }
+
+    internal ILogger Logger { get; }
+
+    internal long PingIntervalTicks { get; }
+
+    internal long PingTimeoutTicks { get; }
+
+    internal long Now => _time.GetTimestamp();
+
+    internal long ToTimestamp(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
+
+    /// <summary>Handles one request addressed to the Engine.IO endpoint (the path is assumed to match).</summary>
+    public Task HandleRequestAsync(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return context.Features.Get<IHttpWebSocketFeature>() is null
+            ? _webSocketMiddleware.Invoke(context)
+            : HandleCoreAsync(context);
+    }
+
+    private async Task HandleCoreAsync(HttpContext context)
+    {
+        var request = context.Request;
+        if (Options.Cors is { } cors)
+        {
+            ApplyCors(context, cors);
+            if (HttpMethods.IsOptions(request.Method))
+            {
+                context.Response.StatusCode = StatusCodes.Status204NoContent;
+                context.Response.ContentLength = 0;
+                return;
+            }
+        }
+
+        if (_disposed)
+        {
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return;
+        }
+
+        var query = request.Query;
+        var transport = query["transport"];
+        if (transport.Count != 1 || !Options.Transports.Contains(transport[0]!))
+        {
+            await RejectAsync(context, EngineErrorCode.UnknownTransport);
+            return;
+        }
+
+        if (!StringValues.Equals(query["EIO"], "4"))
+        {
+            await RejectAsync(context, EngineErrorCode.UnsupportedProtocolVersion);
+            return;
+        }
+
+        var isWebSocketTransport = transport[0] == EngineTransports.WebSocket;
+        var isWebSocketRequest = context.WebSockets.IsWebSocketRequest;
+        if (isWebSocketTransport != isWebSocketRequest)
+        {
+            // A websocket transport over plain HTTP, or a WebSocket upgrade that claims to be polling.
+            await RejectAsync(context, EngineErrorCode.BadRequest);
+            return;
+        }
+
+        var sid = query["sid"];
+        if (!StringValues.IsNullOrEmpty(sid))
+        {
+            if (sid.Count != 1 || !_sessions.TryGetValue(sid[0]!, out var session) || session.IsExpired(Now))
+            {
+                await RejectAsync(context, EngineErrorCode.UnknownSid);
+                return;
+            }
+
+            if (isWebSocketRequest)
+            {
+                if (!Options.AllowUpgrades)
+                {
+                    await RejectAsync(context, EngineErrorCode.BadRequest);
+                    return;
+                }
+
+                var webSocket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { KeepAliveInterval = TimeSpan.Zero });
+                await session.RunUpgradeAsync(webSocket, context.RequestAborted);
+            }
+            else if (HttpMethods.IsGet(request.Method))
+            {
+                await session.HandlePollAsync(context);
+            }
+            else if (HttpMethods.IsPost(request.Method))
+            {
+                await session.HandlePostAsync(context);
+            }
+            else
+            {
+                await RejectAsync(context, EngineErrorCode.BadRequest);
+            }
+
+            return;
+        }
+
+        if (!HttpMethods.IsGet(request.Method))
+        {
+            await RejectAsync(context, EngineErrorCode.BadHandshakeMethod);
+            return;
+        }
+
+        if (Options.AllowRequest is { } allowRequest)
+        {
+            var (allowed, message) = await allowRequest(context);
+            if (!allowed)
+            {
+                await RejectAsync(context, EngineErrorCode.Forbidden, message);
+                return;
+            }
+        }
+
+        await HandshakeAsync(context, isWebSocketRequest);
+    }
+
+    private async Task HandshakeAsync(HttpContext context, bool webSocket)
+    {
+        var id = NewSessionId();
+        var info = CaptureRequest(context);
+        SetCookie(context, id);
+
+        var openPacket = new ArrayBufferWriter<byte>(256);
+        EnginePacketWriter.WriteOpen(openPacket, id, webSocket ? [] : _handshakeUpgrades,
+            (long)Options.PingInterval.TotalMilliseconds, (long)Options.PingTimeout.TotalMilliseconds, Options.MaxHttpBufferSize);
+
+        if (webSocket)
+        {
+            var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { KeepAliveInterval = TimeSpan.Zero });
+            var session = new EngineSession(this, id, EngineTransports.WebSocket, info, socket);
+            _sessions[id] = session;
+            EngineIOLog.SessionOpened(Logger, id, EngineTransports.WebSocket);
+            try
+            {
+                await socket.SendAsync(openPacket.WrittenMemory, System.Net.WebSockets.WebSocketMessageType.Text, endOfMessage: true, context.RequestAborted);
+            }
+            catch (Exception ex) when (ex is System.Net.WebSockets.WebSocketException or OperationCanceledException or IOException)
+            {
+                session.Abort(EngineCloseReasons.TransportError, ex);
+                socket.Abort();
+                return;
+            }
+
+            OpenSession(session);
+            await session.RunWebSocketAsync(socket, context.RequestAborted);
+        }
+        else
+        {
+            var session = new EngineSession(this, id, EngineTransports.Polling, info, null);
+            _sessions[id] = session;
+            EngineIOLog.SessionOpened(Logger, id, EngineTransports.Polling);
+
+            // The open packet is the whole answer; what OnOpen sends waits for the next GET, like the reference server.
+            OpenSession(session);
+            var response = context.Response;
+            response.StatusCode = StatusCodes.Status200OK;
+            response.ContentType = "text/plain; charset=UTF-8";
+            response.ContentLength = openPacket.WrittenCount;
+            await response.BodyWriter.WriteAsync(openPacket.WrittenMemory, context.RequestAborted);
+        }
+    }
+
+    private void OpenSession(EngineSession session)
+    {
+        try
+        {
+            _handler.OnOpen(session);
+        }
+        catch (Exception ex)
+        {
+            EngineIOLog.ListenerFailed(Logger, session.Id, ex);
+            session.Abort(EngineCloseReasons.TransportError, ex);
+        }
+    }
+
+    internal void Remove(EngineSession session) => _sessions.TryRemove(new KeyValuePair<string, EngineSession>(session.Id, session));
+
+    private void Sweep()
+    {
+        // Ticks never overlap: a slow sweep makes the next one skip, not pile up.
+        if (Interlocked.Exchange(ref _sweeping, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            var now = Now;
+            foreach (var pair in _sessions)
+            {
+                pair.Value.OnTick(now);
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _sweeping, 0);
+        }
+    }
+
+    /// <summary>20 url-safe characters from 15 cryptographically random bytes.</summary>
+    private static string NewSessionId()
+    {
+        Span<byte> bytes = stackalloc byte[15];
+        RandomNumberGenerator.Fill(bytes);
+        return Base64Url.EncodeToString(bytes);
+    }
+
+    private EngineRequestInfo CaptureRequest(HttpContext context)
+    {
+        var request = context.Request;
+        var headers = new HeaderDictionary();
+        foreach (var header in request.Headers)
+        {
+            headers[header.Key] = header.Value;
+        }
+
+        var query = new Dictionary<string, StringValues>(StringComparer.OrdinalIgnoreCase);
+        foreach (var pair in request.Query)
+        {
+            query[pair.Key] = pair.Value;
+        }
+
+        return new EngineRequestInfo(headers, new QueryCollection(query), context.Connection.RemoteIpAddress, context.User,
+            request.IsHttps, string.Concat(request.PathBase.Value, request.Path.Value, request.QueryString.Value), _time.GetUtcNow());
+    }
+
+    /// <summary>Closes every session with <c>server shutting down</c> and stops the heartbeat timer.</summary>
+    public ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        _disposed = true;
+        _sweepTimer.Dispose();
+        foreach (var pair in _sessions)
+        {
+            pair.Value.Abort(EngineCloseReasons.ServerShuttingDown);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+}

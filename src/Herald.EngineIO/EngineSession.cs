@@ -1,0 +1,407 @@
+using System.Net.WebSockets;
+using System.Threading.Channels;
+using Herald.Protocol.EngineIO;
+using Microsoft.Extensions.Logging;
+
+namespace Herald.EngineIO;
+
+/// <summary>
+/// The server side of one Engine.IO session. Owns the outbound queue that whichever transport is current
+/// drains (a pending long-polling GET, or the WebSocket writer loop), the heartbeat deadlines that the
+/// server's single sweep timer checks, and the close state machine.
+/// </summary>
+/// <remarks>
+/// States: Open → (Closing: a graceful <see cref="Close"/> waits for the queue to be flushed) → Closed.
+/// Every field below is guarded by <see cref="_lock"/>, which is never held across an await. Waiters (the
+/// polling GET or the WebSocket writer, one at a time) sleep on <see cref="_signal"/>, a one-slot channel
+/// written when the queue becomes non-empty or the state changes; it is completed when the session closes,
+/// which wakes every waiter for good.
+/// </remarks>
+internal sealed partial class EngineSession : EngineConnection
+{
+    private readonly EngineIOServer _server;
+    private readonly ILogger _logger;
+    private readonly int _maxQueue;
+    private readonly Lock _lock = new();
+    private readonly Queue<OutboundPacket> _queue = new();
+    private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1)
+    {
+        FullMode = BoundedChannelFullMode.DropWrite,
+        SingleReader = false,
+        SingleWriter = false,
+    });
+
+    private volatile SessionState _state;
+    private string _transportName;
+    private WebSocket? _webSocket;
+    private bool _flushing;
+    private string _closeReason = EngineCloseReasons.ForcedClose;
+    private bool _clientClosed;
+    private int _listenerNotified;
+
+    // Heartbeat: the next ping is due at anchor + interval; the session times out at anchor + interval + timeout.
+    // The anchor moves on every pong (the reference server schedules the next ping when the pong arrives).
+    private long _heartbeatAnchor;
+    private bool _pingSent;
+    private long _closeDeadline;
+
+    public EngineSession(EngineIOServer server, string id, string transportName, EngineRequestInfo request, WebSocket? webSocket)
+    {
+        _server = server;
+        _logger = server.Logger;
+        _maxQueue = server.Options.MaxOutboundQueue;
+        Id = id;
+        Request = request;
+        _transportName = transportName;
+        _webSocket = webSocket;
+        _heartbeatAnchor = server.Now;
+    }
+
+    public override string Id { get; }
+
+    public override string TransportName
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _transportName;
+            }
+        }
+    }
+
+    public override EngineRequestInfo Request { get; }
+
+    public override bool IsConnected => _state == SessionState.Open;
+
+    public override bool IsWritable
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _state == SessionState.Open && _queue.Count == 0 && !_flushing
+                    && (_webSocket is not null || _pollActive);
+            }
+        }
+    }
+
+    public override bool Send(EngineMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        bool wasEmpty;
+        lock (_lock)
+        {
+            if (_state != SessionState.Open || _queue.Count >= _maxQueue)
+            {
+                return false;
+            }
+
+            wasEmpty = _queue.Count == 0;
+            _queue.Enqueue(new OutboundPacket(EnginePacketType.Message, message));
+        }
+
+        if (wasEmpty)
+        {
+            Signal();
+        }
+
+        return true;
+    }
+
+    public override bool Send(ReadOnlySpan<EngineMessage> messages)
+    {
+        if (messages.IsEmpty)
+        {
+            return IsConnected;
+        }
+
+        bool wasEmpty;
+        lock (_lock)
+        {
+            if (_state != SessionState.Open || _queue.Count + messages.Length > _maxQueue)
+            {
+                return false;
+            }
+
+            wasEmpty = _queue.Count == 0;
+            foreach (var message in messages)
+            {
+                ArgumentNullException.ThrowIfNull(message);
+                _queue.Enqueue(new OutboundPacket(EnginePacketType.Message, message));
+            }
+        }
+
+        if (wasEmpty)
+        {
+            Signal();
+        }
+
+        return true;
+    }
+
+    public override void Close()
+    {
+        lock (_lock)
+        {
+            if (_state != SessionState.Open)
+            {
+                return;
+            }
+
+            _state = SessionState.Closing;
+            _closeReason = EngineCloseReasons.ForcedClose;
+            _closeDeadline = _server.Now + _server.ToTimestamp(_server.Options.CloseTimeout);
+        }
+
+        Signal();
+    }
+
+    /// <summary>Closes now, dropping what is queued. Idempotent; the listener hears about it once.</summary>
+    internal void Abort(string reason, Exception? error = null, bool clientClosed = false)
+    {
+        WebSocket? probe;
+        lock (_lock)
+        {
+            if (_state == SessionState.Closed)
+            {
+                return;
+            }
+
+            _state = SessionState.Closed;
+            _closeReason = reason;
+            _clientClosed = clientClosed;
+            _queue.Clear();
+            probe = _probeSocket;
+            _probeSocket = null;
+            _upgrade = UpgradeState.None;
+        }
+
+        _server.Remove(this);
+        _signal.Writer.TryComplete();
+        probe?.Abort();
+        EngineIOLog.SessionClosed(_logger, Id, reason, error);
+        NotifyClosed(reason, error);
+    }
+
+    /// <summary>Called by the server's sweep timer: sends due pings, enforces the ping, close and upgrade deadlines.</summary>
+    internal void OnTick(long now)
+    {
+        string? abortReason = null;
+        WebSocket? expiredProbe = null;
+        var signal = false;
+        lock (_lock)
+        {
+            if (_state == SessionState.Closed)
+            {
+                return;
+            }
+
+            if (_state == SessionState.Closing)
+            {
+                if (now >= _closeDeadline)
+                {
+                    abortReason = _closeReason;
+                }
+            }
+            else if (now >= _heartbeatAnchor + _server.PingIntervalTicks + _server.PingTimeoutTicks)
+            {
+                abortReason = EngineCloseReasons.PingTimeout;
+            }
+            else if (!_pingSent && now >= _heartbeatAnchor + _server.PingIntervalTicks)
+            {
+                // Control packets ignore MaxOutboundQueue: a full queue must not stop the heartbeat.
+                _pingSent = true;
+                signal = _queue.Count == 0;
+                _queue.Enqueue(new OutboundPacket(EnginePacketType.Ping, null));
+            }
+
+            if (_upgrade != UpgradeState.None && now >= _upgradeDeadline)
+            {
+                expiredProbe = _probeSocket;
+            }
+        }
+
+        if (abortReason is not null)
+        {
+            Abort(abortReason);
+            return;
+        }
+
+        if (signal)
+        {
+            Signal();
+        }
+
+        if (expiredProbe is not null)
+        {
+            EngineIOLog.UpgradeTimedOut(_logger, Id);
+            expiredProbe.Abort();
+        }
+    }
+
+    /// <summary>
+    /// Checked when a request names this session: a session past its pong deadline is closed right away,
+    /// so that the answer does not depend on when the sweep last ran.
+    /// </summary>
+    internal bool IsExpired(long now)
+    {
+        bool expired;
+        lock (_lock)
+        {
+            expired = _state == SessionState.Open && now >= _heartbeatAnchor + _server.PingIntervalTicks + _server.PingTimeoutTicks;
+        }
+
+        if (expired)
+        {
+            Abort(EngineCloseReasons.PingTimeout);
+        }
+
+        return expired || !IsConnectedOrClosing();
+    }
+
+    private bool IsConnectedOrClosing()
+    {
+        lock (_lock)
+        {
+            return _state != SessionState.Closed;
+        }
+    }
+
+    /// <summary>Handles one packet from the client; returns false once the session is closed.</summary>
+    internal bool OnPacket(EnginePacketType type, ReadOnlySpan<byte> data, bool isBinary)
+    {
+        switch (type)
+        {
+            case EnginePacketType.Message:
+                if (!IsConnected)
+                {
+                    return false;
+                }
+
+                var listener = Listener;
+                if (listener is not null)
+                {
+                    try
+                    {
+                        listener.OnMessage(this, data, isBinary);
+                    }
+                    catch (Exception ex)
+                    {
+                        EngineIOLog.ListenerFailed(_logger, Id, ex);
+                        Abort(EngineCloseReasons.TransportError, ex);
+                        return false;
+                    }
+                }
+
+                return IsConnected;
+
+            case EnginePacketType.Pong:
+                lock (_lock)
+                {
+                    _heartbeatAnchor = _server.Now;
+                    _pingSent = false;
+                }
+
+                return true;
+
+            case EnginePacketType.Close:
+                Abort(EngineCloseReasons.TransportClose, clientClosed: true);
+                return false;
+
+            case EnginePacketType.Ping:
+                // v4 reversed the heartbeat: a ping from the client (other than an upgrade probe) is a protocol error.
+                Abort(EngineCloseReasons.TransportError, new InvalidDataException("Invalid heartbeat direction."));
+                return false;
+
+            default:
+                // open, upgrade and noop carry nothing once the session is established.
+                return true;
+        }
+    }
+
+    private void Signal() => _signal.Writer.TryWrite(true);
+
+    private async ValueTask WaitForSignalAsync(CancellationToken cancellationToken)
+    {
+        if (await _signal.Reader.WaitToReadAsync(cancellationToken))
+        {
+            _signal.Reader.TryRead(out _);
+        }
+    }
+
+    /// <summary>Takes everything queued (under the lock) into a pooled array.</summary>
+    private OutboundPacket[] TakeQueuedLocked(out int count)
+    {
+        count = _queue.Count;
+        var batch = System.Buffers.ArrayPool<OutboundPacket>.Shared.Rent(Math.Max(count, 1));
+        for (var i = 0; i < count; i++)
+        {
+            batch[i] = _queue.Dequeue();
+        }
+
+        return batch;
+    }
+
+    private static void ReturnBatch(OutboundPacket[] batch, int count)
+    {
+        Array.Clear(batch, 0, count);
+        System.Buffers.ArrayPool<OutboundPacket>.Shared.Return(batch);
+    }
+
+    private void NotifyClosed(string reason, Exception? error)
+    {
+        if (Interlocked.Exchange(ref _listenerNotified, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            Listener?.OnClose(this, reason, error);
+        }
+        catch (Exception ex)
+        {
+            EngineIOLog.ListenerFailed(_logger, Id, ex);
+        }
+    }
+
+    private enum SessionState
+    {
+        Open,
+        Closing,
+        Closed,
+    }
+
+    private enum UpgradeState
+    {
+        None,
+        Probing,
+        Probed,
+    }
+
+    /// <summary>A queued packet: a message, or a control packet (ping) when <see cref="Message"/> is null.</summary>
+    private readonly record struct OutboundPacket(EnginePacketType Type, EngineMessage? Message);
+}
+
+/// <summary>The close reasons an <see cref="IEngineConnectionListener"/> sees (the reference server's strings).</summary>
+public static class EngineCloseReasons
+{
+    /// <summary>The client closed the transport (or sent a close packet).</summary>
+    public const string TransportClose = "transport close";
+
+    /// <summary>The transport failed (I/O error, protocol violation, oversize message, overlapping requests).</summary>
+    public const string TransportError = "transport error";
+
+    /// <summary>No pong within the ping timeout.</summary>
+    public const string PingTimeout = "ping timeout";
+
+    /// <summary>The client sent a malformed packet.</summary>
+    public const string ParseError = "parse error";
+
+    /// <summary>The server closed the session (<see cref="EngineConnection.Close"/>).</summary>
+    public const string ForcedClose = "forced close";
+
+    /// <summary>The server is stopping.</summary>
+    public const string ServerShuttingDown = "server shutting down";
+}
