@@ -1,0 +1,287 @@
+using System.Text.Json;
+using Herald.EngineIO;
+using Herald.Protocol.SocketIO;
+using Microsoft.Extensions.Logging;
+
+namespace Herald.SocketIO.Internal;
+
+/// <summary>
+/// The Socket.IO side of one Engine.IO connection (socket.io's <c>Client</c>): decodes packets, routes them
+/// to the socket of their namespace, handles CONNECT, and closes the connection on any protocol violation
+/// or when no namespace is joined within <see cref="SocketIOOptions.ConnectTimeout"/>.
+/// </summary>
+internal sealed class ClientConnection : IEngineConnectionListener
+{
+    private static readonly JsonElement EmptyAuth = JsonDocument.Parse("{}").RootElement;
+
+    private readonly SocketIOServer _server;
+    private readonly Lock _decoderLock = new();
+    private readonly Lock _lock = new();
+    private readonly SocketIODecoder _decoder;
+    private readonly Dictionary<string, Socket> _sockets = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _connecting = new(StringComparer.Ordinal);
+    private ITimer? _connectTimer;
+    private bool _closed;
+
+    public ClientConnection(SocketIOServer server, EngineConnection connection)
+    {
+        _server = server;
+        Connection = connection;
+        _decoder = new SocketIODecoder(server.Options.MaxAttachments);
+        connection.Listener = this;
+        _connectTimer = server.TimeProvider.CreateTimer(static s => ((ClientConnection)s!).OnConnectTimeout(), this,
+            server.Options.ConnectTimeout, Timeout.InfiniteTimeSpan);
+    }
+
+    public EngineConnection Connection { get; }
+
+    public bool IsClosed
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _closed;
+            }
+        }
+    }
+
+    private ILogger Logger => _server.Logger;
+
+    public void OnMessage(EngineConnection connection, ReadOnlySpan<byte> data, bool isBinary)
+    {
+        SocketIODecodeStatus status;
+        SocketIOPacket? packet;
+        string? error;
+        lock (_decoderLock)
+        {
+            if (_closed)
+            {
+                return;
+            }
+
+            status = _decoder.Decode(data, isBinary, out packet, out error);
+        }
+
+        switch (status)
+        {
+            case SocketIODecodeStatus.Packet:
+                Route(packet!);
+                break;
+            case SocketIODecodeStatus.Error:
+                CloseForError(error ?? "invalid packet");
+                break;
+        }
+    }
+
+    public void OnClose(EngineConnection connection, string reason, Exception? error)
+    {
+        Socket[] sockets;
+        lock (_lock)
+        {
+            _closed = true;
+            sockets = [.. _sockets.Values];
+            _sockets.Clear();
+            _connecting.Clear();
+        }
+
+        DisposeTimer();
+        lock (_decoderLock)
+        {
+            _decoder.Dispose();
+        }
+
+        foreach (var socket in sockets)
+        {
+            socket.OnClose(reason);
+        }
+
+        _server.RemoveClient(this);
+    }
+
+    /// <summary>Closes the Engine.IO connection because the client broke the protocol; the sockets end with <c>forced close</c>.</summary>
+    public void CloseForError(string reason)
+    {
+        SocketIOLog.InvalidPacket(Logger, Connection.Id, reason);
+        lock (_lock)
+        {
+            _closed = true;
+        }
+
+        Connection.Close();
+    }
+
+    /// <summary>Records an accepted socket before its CONNECT answer goes out, so the client's next packets find it.</summary>
+    public bool Register(Socket socket)
+    {
+        lock (_lock)
+        {
+            _connecting.Remove(socket.Namespace.Name);
+            if (_closed)
+            {
+                return false;
+            }
+
+            _sockets[socket.Namespace.Name] = socket;
+        }
+
+        DisposeTimer();
+        return true;
+    }
+
+    public void ConnectFailed(string ns)
+    {
+        lock (_lock)
+        {
+            _connecting.Remove(ns);
+        }
+    }
+
+    public void Remove(Socket socket)
+    {
+        lock (_lock)
+        {
+            if (_sockets.TryGetValue(socket.Namespace.Name, out var current) && ReferenceEquals(current, socket))
+            {
+                _sockets.Remove(socket.Namespace.Name);
+            }
+        }
+    }
+
+    /// <summary>Disconnects every namespace (DISCONNECT packets) then closes the Engine.IO connection.</summary>
+    public void DisconnectAll()
+    {
+        Socket[] sockets;
+        lock (_lock)
+        {
+            sockets = [.. _sockets.Values];
+        }
+
+        foreach (var socket in sockets)
+        {
+            socket.Disconnect();
+        }
+
+        Connection.Close();
+    }
+
+    public bool Send(EncodedSocketIOPacket encoded, bool isVolatile)
+    {
+        if (isVolatile && !Connection.IsWritable)
+        {
+            return false;
+        }
+
+        if (encoded.Attachments.Length == 0)
+        {
+            return Connection.Send(EngineMessage.FromTextPacket(encoded.Text));
+        }
+
+        return Connection.Send(BroadcastPacket.ToMessages(encoded));
+    }
+
+    public bool Send(byte[] text, bool isVolatile)
+    {
+        if (isVolatile && !Connection.IsWritable)
+        {
+            return false;
+        }
+
+        return Connection.Send(EngineMessage.FromTextPacket(text));
+    }
+
+    public bool Send(EngineMessage[] messages) => messages.Length == 1 ? Connection.Send(messages[0]) : Connection.Send(messages);
+
+    private void Route(SocketIOPacket packet)
+    {
+        var name = packet.Namespace;
+        if (packet.Type == SocketIOPacketType.Connect)
+        {
+            bool valid;
+            lock (_lock)
+            {
+                valid = !_closed && !_sockets.ContainsKey(name) && _connecting.Add(name);
+            }
+
+            if (!valid)
+            {
+                packet.Dispose();
+                CloseForError("CONNECT for a namespace already joined");
+                return;
+            }
+
+            var auth = packet.Payload is null ? EmptyAuth : packet.Data.Clone();
+            packet.Dispose();
+            Connect(name, auth);
+            return;
+        }
+
+        Socket? socket = null;
+        if (packet.Type != SocketIOPacketType.ConnectError)
+        {
+            lock (_lock)
+            {
+                _sockets.TryGetValue(name, out socket);
+            }
+        }
+
+        if (socket is null)
+        {
+            packet.Dispose();
+            CloseForError($"{packet.Type} packet for namespace '{name}' which is not joined");
+            return;
+        }
+
+        socket.OnPacket(packet);
+    }
+
+    private void Connect(string name, JsonElement auth)
+    {
+        var handshake = new Handshake(Connection.Request, auth);
+        var ns = _server.Resolve(name, handshake);
+        if (ns is null)
+        {
+            SocketIOLog.InvalidNamespace(Logger, Connection.Id, name);
+            ConnectFailed(name);
+            Send(SocketIOPacketEncoder.EncodeConnectError(name, "Invalid namespace", null, _server.JsonOptions), isVolatile: false);
+            return;
+        }
+
+        var adding = ns.AddSocketAsync(this, handshake);
+        if (!adding.IsCompletedSuccessfully)
+        {
+            _ = ObserveAsync(adding, name);
+        }
+    }
+
+    private async Task ObserveAsync(Task adding, string name)
+    {
+        try
+        {
+            await adding.ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            SocketIOLog.AdapterError(Logger, name, ex);
+            ConnectFailed(name);
+        }
+    }
+
+    private void OnConnectTimeout()
+    {
+        bool close;
+        lock (_lock)
+        {
+            close = !_closed && _sockets.Count == 0;
+        }
+
+        DisposeTimer();
+        if (close)
+        {
+            SocketIOLog.ConnectTimeout(Logger, Connection.Id);
+            Connection.Close();
+        }
+    }
+
+    private void DisposeTimer() => Interlocked.Exchange(ref _connectTimer, null)?.Dispose();
+}

@@ -1,0 +1,259 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Herald.SocketIO.Internal;
+
+namespace Herald.SocketIO;
+
+/// <summary>
+/// A communication channel multiplexed over the clients' connections (socket.io <c>io.of(name)</c>): its
+/// own connection handlers, middlewares, sockets, rooms (through its <see cref="Adapter"/>) and broadcasts.
+/// </summary>
+public partial class Namespace
+{
+    private readonly ConcurrentDictionary<string, Socket> _sockets = new(StringComparer.Ordinal);
+    private readonly Lock _lock = new();
+    private Func<Socket, Func<Task>, Task>[] _middlewares = [];
+    private Func<Socket, Task>[] _connectionHandlers = [];
+    private Dictionary<string, Action<IReadOnlyList<JsonElement>>[]> _serverSideHandlers = new(StringComparer.Ordinal);
+
+    internal Namespace(SocketIOServer server, string name, ParentNamespace? parent, Func<Namespace, IAdapter>? adapterFactory = null)
+    {
+        Server = server;
+        Name = name;
+        Parent = parent;
+        var factory = adapterFactory ?? server.Options.AdapterFactory ?? (static ns => new InMemoryAdapter(ns));
+        Adapter = factory(this);
+        var init = Adapter.InitAsync();
+        if (!init.IsCompletedSuccessfully)
+        {
+            _ = ObserveInit(init);
+        }
+    }
+
+    /// <summary>The name, starting with <c>/</c>.</summary>
+    public string Name { get; }
+
+    /// <summary>The server.</summary>
+    public SocketIOServer Server { get; }
+
+    /// <summary>The room index and broadcast engine of this namespace.</summary>
+    public IAdapter Adapter { get; }
+
+    /// <summary>The dynamic namespace this one was created from, if any.</summary>
+    public ParentNamespace? Parent { get; }
+
+    /// <summary>The connected sockets of this server, by id.</summary>
+    public IReadOnlyDictionary<string, Socket> Sockets => _sockets;
+
+    /// <summary>Runs <paramref name="handler"/> for every socket that connects (after the middlewares accepted it).</summary>
+    public virtual Namespace OnConnection(Action<Socket> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return OnConnection(socket =>
+        {
+            handler(socket);
+            return Task.CompletedTask;
+        });
+    }
+
+    /// <summary>Runs <paramref name="handler"/> for every socket that connects; register event handlers before the first await.</summary>
+    public virtual Namespace OnConnection(Func<Socket, Task> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        lock (_lock)
+        {
+            _connectionHandlers = [.. _connectionHandlers, handler];
+        }
+
+        return this;
+    }
+
+    /// <summary>
+    /// Adds a connection middleware: call <c>next</c> to accept; throw <see cref="ConnectionRejectedException"/>
+    /// (or any exception) to refuse with a CONNECT_ERROR <c>{message, data}</c>. Returning without calling
+    /// <c>next</c> refuses too.
+    /// </summary>
+    public virtual Namespace Use(Func<Socket, Func<Task>, Task> middleware)
+    {
+        ArgumentNullException.ThrowIfNull(middleware);
+        lock (_lock)
+        {
+            _middlewares = [.. _middlewares, middleware];
+        }
+
+        return this;
+    }
+
+    /// <summary>Receives the events other servers send with <see cref="ServerSideEmit"/>.</summary>
+    public Namespace OnServerSideEmit(string eventName, Action<IReadOnlyList<JsonElement>> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        lock (_lock)
+        {
+            var copy = new Dictionary<string, Action<IReadOnlyList<JsonElement>>[]>(_serverSideHandlers, StringComparer.Ordinal);
+            copy[eventName] = copy.TryGetValue(eventName, out var existing) ? [.. existing, handler] : [handler];
+            _serverSideHandlers = copy;
+        }
+
+        return this;
+    }
+
+    /// <summary>Sends an event to the other servers of the cluster (through the adapter; nobody receives it in memory).</summary>
+    public void ServerSideEmit(string eventName, params ReadOnlySpan<object?> args)
+    {
+        Socket.ThrowIfReserved(eventName);
+        Adapter.ServerSideEmit(eventName, args.ToArray());
+    }
+
+    /// <summary>Delivers a server-side event received from another server (called by cluster adapters).</summary>
+    public void DeliverServerSideEmit(string eventName, IReadOnlyList<JsonElement> args)
+    {
+        if (_serverSideHandlers.TryGetValue(eventName, out var handlers))
+        {
+            foreach (var handler in handlers)
+            {
+                handler(args);
+            }
+        }
+    }
+
+    internal bool TryGetSocket(string id, out Socket socket) => _sockets.TryGetValue(id, out socket!);
+
+    internal long NextAckId() => Server.NextAckId();
+
+    /// <summary>Runs the middlewares for a new socket, then accepts it (own room, CONNECT, connection handlers) or refuses it.</summary>
+    internal async Task AddSocketAsync(ClientConnection client, Handshake handshake)
+    {
+        var socket = new Socket(this, client, handshake);
+        Exception? rejection = null;
+        var accepted = false;
+        try
+        {
+            accepted = await RunMiddlewaresAsync(socket).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            rejection = ex;
+        }
+
+        if (client.IsClosed)
+        {
+            client.ConnectFailed(Name);
+            return;
+        }
+
+        if (!accepted)
+        {
+            client.ConnectFailed(Name);
+            var message = rejection?.Message ?? "Connection rejected";
+            SocketIOLog.ConnectionRejected(Server.Logger, Name, message);
+            var data = (rejection as ConnectionRejectedException)?.ErrorData;
+            client.Send(Protocol.SocketIO.SocketIOPacketEncoder.EncodeConnectError(Name, message, data, Server.JsonOptions), isVolatile: false);
+            return;
+        }
+
+        _sockets[socket.Id] = socket;
+        if (!client.Register(socket) || !await socket.ConnectAsync().ConfigureAwait(false))
+        {
+            _sockets.TryRemove(socket.Id, out _);
+            await Adapter.DelAllAsync(socket.Id).ConfigureAwait(false);
+            return;
+        }
+
+        SocketIOLog.SocketConnected(Server.Logger, socket.Id, Name);
+        if (Parent is not null)
+        {
+            RunConnectionHandlers(Parent._connectionHandlers, socket);
+        }
+
+        RunConnectionHandlers(_connectionHandlers, socket);
+        socket.MarkReady();
+    }
+
+    internal void Remove(Socket socket)
+    {
+        if (_sockets.TryRemove(new KeyValuePair<string, Socket>(socket.Id, socket))
+            && _sockets.IsEmpty && Parent is not null && Server.Options.CleanupEmptyChildNamespaces)
+        {
+            Parent.RemoveChild(this);
+        }
+    }
+
+    private Task<bool> RunMiddlewaresAsync(Socket socket)
+    {
+        Func<Socket, Func<Task>, Task>[] middlewares = Parent is null ? _middlewares : [.. Parent._middlewares, .. _middlewares];
+        if (middlewares.Length == 0)
+        {
+            return Task.FromResult(true);
+        }
+
+        var run = new MiddlewareRun(socket, middlewares);
+        var chain = run.Invoke(0);
+        return chain.IsCompletedSuccessfully ? Task.FromResult(run.Reached) : AwaitChain(chain, run);
+
+        static async Task<bool> AwaitChain(Task chain, MiddlewareRun run)
+        {
+            await chain.ConfigureAwait(false);
+            return run.Reached;
+        }
+    }
+
+    private void RunConnectionHandlers(Func<Socket, Task>[] handlers, Socket socket)
+    {
+        foreach (var handler in handlers)
+        {
+            try
+            {
+                var task = handler(socket);
+                if (!task.IsCompletedSuccessfully)
+                {
+                    _ = ObserveHandler(task, socket);
+                }
+            }
+            catch (Exception ex)
+            {
+                SocketIOLog.ConnectionHandlerError(Server.Logger, Name, socket.Id, ex);
+            }
+        }
+    }
+
+    private async Task ObserveHandler(Task task, Socket socket)
+    {
+        try
+        {
+            await task.ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            SocketIOLog.ConnectionHandlerError(Server.Logger, Name, socket.Id, ex);
+        }
+    }
+
+    private async Task ObserveInit(ValueTask init)
+    {
+        try
+        {
+            await init.ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            SocketIOLog.AdapterError(Server.Logger, Name, ex);
+        }
+    }
+
+    private sealed class MiddlewareRun(Socket socket, Func<Socket, Func<Task>, Task>[] middlewares)
+    {
+        public bool Reached { get; private set; }
+
+        public Task Invoke(int index)
+        {
+            if (index == middlewares.Length)
+            {
+                Reached = true;
+                return Task.CompletedTask;
+            }
+
+            return middlewares[index](socket, () => Invoke(index + 1));
+        }
+    }
+}

@@ -1,0 +1,36 @@
+using Microsoft.Extensions.Logging;
+
+namespace Herald.SocketIO;
+
+internal static partial class SocketIOLog
+{
+    [LoggerMessage(1, LogLevel.Debug, "Closing connection {ConnectionId}: invalid Socket.IO packet ({Reason}).", EventName = "InvalidPacket")]
+    public static partial void InvalidPacket(ILogger logger, string connectionId, string reason);
+
+    [LoggerMessage(2, LogLevel.Error, "Handler of '{EventName}' failed on socket {SocketId}.", EventName = "HandlerError")]
+    public static partial void HandlerError(ILogger logger, string eventName, string socketId, Exception exception);
+
+    [LoggerMessage(3, LogLevel.Debug, "Ignoring an acknowledgement with unknown id {AckId} on socket {SocketId}.", EventName = "UnknownAck")]
+    public static partial void UnknownAck(ILogger logger, long ackId, string socketId);
+
+    [LoggerMessage(4, LogLevel.Debug, "Socket {SocketId} of {Namespace} disconnecting: {Reason}.", EventName = "SocketDisconnecting")]
+    public static partial void SocketDisconnecting(ILogger logger, string socketId, string @namespace, string reason);
+
+    [LoggerMessage(5, LogLevel.Error, "The adapter of {Namespace} failed.", EventName = "AdapterError")]
+    public static partial void AdapterError(ILogger logger, string @namespace, Exception exception);
+
+    [LoggerMessage(6, LogLevel.Debug, "Connection to {Namespace} refused by a middleware: {Message}.", EventName = "ConnectionRejected")]
+    public static partial void ConnectionRejected(ILogger logger, string @namespace, string message);
+
+    [LoggerMessage(7, LogLevel.Debug, "Closing connection {ConnectionId}: no namespace joined within the connect timeout.", EventName = "ConnectTimeout")]
+    public static partial void ConnectTimeout(ILogger logger, string connectionId);
+
+    [LoggerMessage(8, LogLevel.Debug, "Connection {ConnectionId} asked for the unknown namespace {Namespace}.", EventName = "InvalidNamespace")]
+    public static partial void InvalidNamespace(ILogger logger, string connectionId, string @namespace);
+
+    [LoggerMessage(9, LogLevel.Error, "A connection handler of {Namespace} failed for socket {SocketId}.", EventName = "ConnectionHandlerError")]
+    public static partial void ConnectionHandlerError(ILogger logger, string @namespace, string socketId, Exception exception);
+
+    [LoggerMessage(10, LogLevel.Debug, "Socket {SocketId} connected to {Namespace}.", EventName = "SocketConnected")]
+    public static partial void SocketConnected(ILogger logger, string socketId, string @namespace);
+}

@@ -1,0 +1,28 @@
+using System.Text.Json;
+
+namespace Herald.SocketIO;
+
+/// <summary>Settings of a <see cref="SocketIOServer"/>.</summary>
+public sealed class SocketIOOptions
+{
+    /// <summary>How long a new Engine.IO connection may stay without joining a namespace before it is closed (45 s like socket.io).</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(45);
+
+    /// <summary>Remove a dynamic child namespace (and its adapter) when its last socket leaves.</summary>
+    public bool CleanupEmptyChildNamespaces { get; set; }
+
+    /// <summary>The most binary attachments one packet may announce (10 like the reference parser); more closes the connection.</summary>
+    public int MaxAttachments { get; set; } = 10;
+
+    /// <summary>
+    /// JSON settings for event arguments; Herald adds the binary placeholder converters and relaxed escaping.
+    /// Null: web defaults (camelCase).
+    /// </summary>
+    public JsonSerializerOptions? JsonSerializerOptions { get; set; }
+
+    /// <summary>The clock for connect and ack timeouts (tests inject a manual one).</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>Creates the adapter of each namespace; null: <see cref="InMemoryAdapter"/>.</summary>
+    public Func<Namespace, IAdapter>? AdapterFactory { get; set; }
+}
