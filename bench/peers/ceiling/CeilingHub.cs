@@ -34,8 +34,9 @@ internal sealed class CeilingHub
         await using var stream = await upgrade.UpgradeAsync();
         string sid = Interlocked.Increment(ref _nextId).ToString("x12", System.Globalization.CultureInfo.InvariantCulture);
         // After the upgrade the request/response pipes are closed for business; the opaque stream is
-        // the connection (as for ASP.NET Core's own WebSocket). Pipes over it give buffered writes.
-        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true));
+        // the connection (as for ASP.NET Core's own WebSocket). Pipes over it give buffered writes;
+        // zero-byte reads keep idle connections without a receive buffer.
+        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true, useZeroByteReads: true));
         var writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: true));
         var connection = new CeilingConnection(this, sid, reader, writer, context.Abort);
         try
