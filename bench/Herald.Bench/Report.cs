@@ -1,0 +1,105 @@
+using System.Globalization;
+using System.Text;
+
+namespace Herald.Bench;
+
+/// <summary>The Markdown tables: absolute figures per target, then Herald / each peer.</summary>
+internal static class Report
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public static string Markdown(BenchReport report, BenchOptions o)
+    {
+        var sb = new StringBuilder();
+        var m = report.Machine;
+        sb.AppendLine(Inv, $"Machine: {m.Cpu}, {m.Processors} CPUs, {m.Os}; {m.Dotnet}; node {m.Node}. Servers pinned to CPU 0, generator to CPU 1.");
+        foreach (string scenario in o.Scenarios)
+        {
+            var rows = report.Results.Where(r => r.Scenario == scenario).ToList();
+            sb.AppendLine();
+            if (scenario == "connections")
+            {
+                Connections(sb, o, rows);
+            }
+            else
+            {
+                Messaging(sb, o, scenario, rows);
+            }
+        }
+
+        return sb.ToString();
+    }
+
+    private static void Messaging(StringBuilder sb, BenchOptions o, string scenario, List<ScenarioResult> rows)
+    {
+        string shape = scenario == "fanout"
+            ? $"{o.ClientsFor(scenario):N0} clients in one room, {o.Size}-byte messages, window {o.Window}"
+            : $"{o.ClientsFor(scenario):N0} clients in rooms of {o.RoomSize}, each sending {o.RateFor().ToString(Inv)} msg/s, {o.Size}-byte messages";
+        sb.AppendLine(Inv, $"### {scenario}: {shape}, {o.DurationFor(scenario).ToString(Inv)} s (+{o.WarmupFor().ToString(Inv)} s warm-up)");
+        sb.AppendLine();
+        sb.AppendLine("| target | deliveries/s | messages/s | p50 ms | p99 ms | p99.9 ms | max ms | server CPU | generator CPU | missing | status |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+        foreach (var r in rows)
+        {
+            if (r.Skipped || (r.Deliveries == 0 && !r.Ok))
+            {
+                sb.AppendLine(Inv, $"| {r.Target} | | | | | | | | | | {Status(r)} |");
+                continue;
+            }
+
+            sb.AppendLine(Inv, $"| {r.Target} | {r.DeliveriesPerSecond:N0} | {r.MessagesPerSecond:N0} | {r.P50Ms:F2} | {r.P99Ms:F2} | {r.P999Ms:F2} | {r.MaxMs:F2} | {r.ServerCpuPercent:F0}% | {r.GeneratorCpuPercent:F0}% | {r.Missing:N0} | {Status(r)} |");
+        }
+
+        Ratios(sb, rows, "deliveries/s (higher is better)", r => r.DeliveriesPerSecond, "p99 latency (lower is better)", r => r.P99Ms);
+    }
+
+    private static void Connections(StringBuilder sb, BenchOptions o, List<ScenarioResult> rows)
+    {
+        sb.AppendLine(Inv, $"### connections: {o.ClientsFor("connections"):N0} idle connections, held {o.DurationFor("connections").ToString(Inv)} s");
+        sb.AppendLine();
+        sb.AppendLine("| target | connected | connects/s | RSS/conn KB | heap/conn KB | server RSS MB | server CPU | dropped+failed | status |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---|");
+        foreach (var r in rows)
+        {
+            if (r.Skipped || r.Connected == 0)
+            {
+                sb.AppendLine(Inv, $"| {r.Target} | | | | | | | | {Status(r)} |");
+                continue;
+            }
+
+            sb.AppendLine(Inv, $"| {r.Target} | {r.Connected:N0} | {r.ConnectsPerSecond:N0} | {r.RssPerConnectionBytes / 1024:F1} | {r.HeapPerConnectionBytes / 1024:F1} | {r.ServerRssBytes / 1048576.0:F0} | {r.ServerCpuPercent:F0}% | {r.Missing:N0} | {Status(r)} |");
+        }
+
+        Ratios(sb, rows, "connects/s (higher is better)", r => r.ConnectsPerSecond, "RSS per connection (lower is better)", r => r.RssPerConnectionBytes);
+    }
+
+    private static void Ratios(StringBuilder sb, List<ScenarioResult> rows, string first, Func<ScenarioResult, double> a, string second, Func<ScenarioResult, double> b)
+    {
+        var herald = rows.Find(r => r.Target == "herald" && !r.Skipped && r.Error is null);
+        sb.AppendLine();
+        if (herald is null)
+        {
+            sb.AppendLine("Ratios Herald / peer: no successful herald run in this set.");
+            return;
+        }
+
+        sb.AppendLine(Inv, $"| Herald / peer | {first} | {second} |");
+        sb.AppendLine("|---|---:|---:|");
+        foreach (var r in rows)
+        {
+            if (r.Target == "herald" || r.Skipped || r.Error is not null)
+            {
+                continue;
+            }
+
+            sb.AppendLine(Inv, $"| herald / {r.Target} | {Ratio(a(herald), a(r))} | {Ratio(b(herald), b(r))} |");
+        }
+    }
+
+    private static string Ratio(double x, double y) => y > 0 ? (x / y).ToString("F2", Inv) + "×" : "n/a";
+
+    private static string Status(ScenarioResult r) =>
+        r.Skipped ? "skipped (" + r.Error + ")"
+        : r.Ok ? "ok"
+        : "FAILED" + (r.Error is null ? r.OrderErrors > 0 ? $" ({r.OrderErrors} out of order/extra)" : "" : " (" + r.Error.Replace('|', '/') + ")");
+}
