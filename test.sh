@@ -11,3 +11,6 @@ for dir in tests/interop tests/browser; do
     (cd "$dir" && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm test)
   fi
 done
+# Load-tool smoke run: every scenario against every target at small N; fails if any message is missing.
+# (No speed assertion: figures on a shared CI machine mean nothing; see docs/benchmarks.md.)
+dotnet run -c Release --no-build --project bench/Herald.Bench -- all --target all --quick
