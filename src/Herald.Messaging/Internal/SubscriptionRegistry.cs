@@ -13,9 +13,14 @@ internal sealed class SubscriptionRegistry
     private readonly Dictionary<string, Entry> _channels = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Entry> _patterns = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Entry>.AlternateLookup<ReadOnlySpan<char>> _channelsBySpan;
+    private readonly Dictionary<string, Entry>.AlternateLookup<ReadOnlySpan<char>> _patternsBySpan;
     private Entry[] _patternSnapshot = [];
 
-    public SubscriptionRegistry() => _channelsBySpan = _channels.GetAlternateLookup<ReadOnlySpan<char>>();
+    public SubscriptionRegistry()
+    {
+        _channelsBySpan = _channels.GetAlternateLookup<ReadOnlySpan<char>>();
+        _patternsBySpan = _patterns.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
 
     /// <summary>Every pattern with at least one handler; a lock-free snapshot.</summary>
     public Entry[] Patterns => Volatile.Read(ref _patternSnapshot);
@@ -95,6 +100,15 @@ internal sealed class SubscriptionRegistry
         lock (_lock)
         {
             return _channelsBySpan.TryGetValue(channel, out entry);
+        }
+    }
+
+    /// <summary>The handlers of a pattern, looked up without allocating a string.</summary>
+    public bool TryGetPattern(ReadOnlySpan<char> pattern, [NotNullWhen(true)] out Entry? entry)
+    {
+        lock (_lock)
+        {
+            return _patternsBySpan.TryGetValue(pattern, out entry);
         }
     }
 
