@@ -33,6 +33,8 @@ internal sealed class OutgoingCommand(RedisArgument[] arguments, TaskCompletionS
 /// </summary>
 internal abstract class RedisConnection : IAsyncDisposable
 {
+    private static readonly TimeSpan SessionDrainTimeout = TimeSpan.FromSeconds(5);
+
     private readonly Channel<OutgoingCommand> _outgoing = Channel.CreateUnbounded<OutgoingCommand>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentQueue<TaskCompletionSource<RedisResult>> _inflight = new();
     private readonly CancellationTokenSource _shutdown = new();
@@ -126,12 +128,10 @@ internal abstract class RedisConnection : IAsyncDisposable
                 attempt = 0;
                 await RunSessionAsync(connection).ConfigureAwait(false);
             }
-            catch (Exception e) when (!_shutdown.IsCancellationRequested)
+            catch (Exception e)
             {
-                error = e;
-            }
-            catch (OperationCanceledException)
-            {
+                // After shutdown, whatever ended the session is just the shutdown itself.
+                error = _shutdown.IsCancellationRequested ? null : e;
             }
             finally
             {
@@ -193,7 +193,18 @@ internal abstract class RedisConnection : IAsyncDisposable
         {
             await session.CancelAsync().ConfigureAwait(false);
             connection.Abort();
-            await Task.WhenAll(reading, writing, started).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+
+            // A handler that never returns must not hold the connection (and DisposeAsync) forever.
+            var ended = Task.WhenAll(reading, writing, started);
+            _ = ended.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+            try
+            {
+                await ended.WaitAsync(SessionDrainTimeout).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // the session's own failure was already taken from the first task to end
+            }
         }
     }
 
@@ -315,8 +326,8 @@ internal abstract class RedisConnection : IAsyncDisposable
             }
         }
 
-        _outgoing.Writer.TryComplete();
         await _shutdown.CancelAsync().ConfigureAwait(false);
+        _outgoing.Writer.TryComplete();
         try
         {
             await _loop.ConfigureAwait(false);

@@ -27,6 +27,10 @@ internal sealed class RedisSubscriberConnection(RedisConnectionOptions options, 
 {
     private const int NamesPerCommand = 1000;
 
+    // Set while a message handler runs on the reader loop: a handler that subscribes must not wait for
+    // the PING barrier, whose pong that same (blocked) reader loop would have to read.
+    private static readonly AsyncLocal<RedisSubscriberConnection?> Dispatching = new();
+
     /// <summary>Queues SUBSCRIBE or PSUBSCRIBE; call <see cref="WhenSubscribedAsync"/> to wait for it to take effect.</summary>
     public void Subscribe(string name, bool isPattern) => Enqueue(new OutgoingCommand([isPattern ? "PSUBSCRIBE" : "SUBSCRIBE", name], null));
 
@@ -40,6 +44,14 @@ internal sealed class RedisSubscriberConnection(RedisConnectionOptions options, 
     /// </summary>
     public async ValueTask WhenSubscribedAsync(CancellationToken cancellationToken)
     {
+        if (ReferenceEquals(Dispatching.Value, this))
+        {
+            // Called from a handler: the SUBSCRIBE is queued and takes effect right after this message.
+            return;
+        }
+
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, ShutdownToken);
+        cancellationToken = linked.Token;
         while (true)
         {
             await WaitConnectedAsync(cancellationToken).ConfigureAwait(false);
@@ -99,12 +111,12 @@ internal sealed class RedisSubscriberConnection(RedisConnectionOptions options, 
             var kind = items[0];
             if (kind.TextEqualsIgnoreCase("message"u8) && items.Length == 3)
             {
-                return sink.OnMessageAsync(items[1].Bytes, default, isPattern: false, items[2].Bytes);
+                return Dispatch(items[1].Bytes, default, isPattern: false, items[2].Bytes);
             }
 
             if (kind.TextEqualsIgnoreCase("pmessage"u8) && items.Length == 4)
             {
-                return sink.OnMessageAsync(items[2].Bytes, items[1].Bytes, isPattern: true, items[3].Bytes);
+                return Dispatch(items[2].Bytes, items[1].Bytes, isPattern: true, items[3].Bytes);
             }
 
             if (kind.TextEqualsIgnoreCase("pong"u8))
@@ -126,6 +138,19 @@ internal sealed class RedisSubscriberConnection(RedisConnectionOptions options, 
         }
 
         return ValueTask.CompletedTask;
+    }
+
+    private ValueTask Dispatch(ReadOnlySequence<byte> channel, ReadOnlySequence<byte> pattern, bool isPattern, ReadOnlySequence<byte> payload)
+    {
+        Dispatching.Value = this;
+        try
+        {
+            return sink.OnMessageAsync(channel, pattern, isPattern, payload);
+        }
+        finally
+        {
+            Dispatching.Value = null;
+        }
     }
 
     private void CompleteBarrier(RespValue value)
