@@ -25,7 +25,7 @@ internal sealed class SseTestHost : IAsyncDisposable
         Server = server;
         BaseUrl = baseUrl;
         Logs = logs;
-        Http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+        Http = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0, ResponseDrainTimeout = TimeSpan.Zero });
     }
 
     public SseServer Server { get; }
