@@ -1,3 +1,4 @@
 using System.Runtime.CompilerServices;
 
 [assembly: InternalsVisibleTo("Herald.Messaging.Tests")]
+[assembly: InternalsVisibleTo("Herald.Redis")]

@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Logging;
+
+namespace Herald.Redis;
+
+/// <summary>The log messages of Herald.Redis (event ids 2000-2099).</summary>
+internal static partial class RedisLog
+{
+    [LoggerMessage(2000, LogLevel.Debug, "Redis {Role} connection: connecting to {Endpoint}.")]
+    public static partial void Connecting(ILogger logger, string role, string endpoint);
+
+    [LoggerMessage(2001, LogLevel.Information, "Redis {Role} connection: connected to {Endpoint}.")]
+    public static partial void Connected(ILogger logger, string role, string endpoint);
+
+    [LoggerMessage(2002, LogLevel.Warning, "Redis {Role} connection to {Endpoint} failed or was lost; retrying in {DelayMs} ms.")]
+    public static partial void ConnectionFailed(ILogger logger, string role, string endpoint, long delayMs, Exception? exception);
+
+    [LoggerMessage(2003, LogLevel.Information, "Redis subscriber: restored {Channels} channel and {Patterns} pattern subscriptions.")]
+    public static partial void Resubscribed(ILogger logger, int channels, int patterns);
+
+    [LoggerMessage(2004, LogLevel.Warning, "Redis subscriber: the server answered with an error: {Error}")]
+    public static partial void SubscriberError(ILogger logger, string error);
+
+    [LoggerMessage(2005, LogLevel.Debug, "Redis message bus for node '{NodeName}' uses channel prefix '{Prefix}' on {Endpoint}.")]
+    public static partial void BusStarted(ILogger logger, string nodeName, string prefix, string endpoint);
+
+    [LoggerMessage(2006, LogLevel.Information, "Redis message bus state: {Previous} -> {Current}.")]
+    public static partial void BusStateChanged(ILogger logger, Herald.Messaging.MessageBusState previous, Herald.Messaging.MessageBusState current);
+}
