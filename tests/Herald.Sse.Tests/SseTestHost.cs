@@ -30,6 +30,8 @@ internal sealed class SseTestHost : IAsyncDisposable
 
     public SseServer Server { get; }
 
+    public IServiceProvider Services => _app.Services;
+
     public string BaseUrl { get; }
 
     public HttpClient Http { get; }
@@ -38,7 +40,7 @@ internal sealed class SseTestHost : IAsyncDisposable
 
     public bool AllowErrors { get; set; }
 
-    public static async Task<SseTestHost> StartAsync(Action<SseOptions>? configure = null, HttpProtocols protocols = HttpProtocols.Http1)
+    public static async Task<SseTestHost> StartAsync(Action<SseOptions>? configure = null, HttpProtocols protocols = HttpProtocols.Http1, Action<IServiceCollection>? services = null)
     {
         var logs = new TestLogSink();
         var builder = WebApplication.CreateSlimBuilder();
@@ -46,6 +48,7 @@ internal sealed class SseTestHost : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Debug);
         builder.Logging.AddProvider(logs);
+        services?.Invoke(builder.Services);
         builder.Services.AddServerSentEvents(o =>
         {
             o.HeartbeatInterval = TimeSpan.FromMinutes(10);
