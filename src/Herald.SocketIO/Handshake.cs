@@ -20,6 +20,19 @@ public sealed class Handshake
         Auth = auth;
     }
 
+    /// <summary>A handshake rebuilt from another node's snapshot (cluster adapter); <see cref="User"/> is anonymous.</summary>
+    internal Handshake(IHeaderDictionary headers, IQueryCollection query, JsonElement auth, string? address, DateTimeOffset time, string? url, bool secure)
+    {
+        Headers = headers;
+        Query = query;
+        Auth = auth;
+        Address = address;
+        Time = time;
+        Url = url;
+        Secure = secure;
+        User = new ClaimsPrincipal(new ClaimsIdentity());
+    }
+
     /// <summary>The headers of the request that opened the Engine.IO session.</summary>
     public IHeaderDictionary Headers { get; }
 

@@ -9,7 +9,7 @@ public static class HeraldMessagingServiceCollectionExtensions
 {
     /// <summary>
     /// Registers <see cref="HeraldNode"/>, the in-memory <see cref="IMessageBus"/> (unless another bus is
-    /// registered, e.g. by <c>AddHeraldRedis</c>) and <see cref="IMessageChannel"/>. Safe to call more than once.
+    /// registered, e.g. by <c>AddHeraldRedis</c>), <see cref="IMessageChannel"/> and the Socket.IO push facade <see cref="Herald.Messaging.Ws.WsEmitter"/>. Safe to call more than once.
     /// </summary>
     public static IServiceCollection AddHeraldMessaging(this IServiceCollection services, Action<HeraldMessagingOptions>? configure = null)
     {
@@ -27,6 +27,7 @@ public static class HeraldMessagingServiceCollectionExtensions
         });
         services.TryAddSingleton<IMessageBus, InMemoryMessageBus>();
         services.TryAddSingleton<IMessageChannel, MessageChannel>();
+        services.TryAddSingleton<Herald.Messaging.Ws.WsEmitter>();
         return services;
     }
 }
