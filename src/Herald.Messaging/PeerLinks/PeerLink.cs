@@ -127,11 +127,11 @@ public sealed class PeerLink : IAsyncDisposable
             var wait = Jitter(delay);
             if (wasUp)
             {
-                PeerLinkLog.LinkLost(_logger, NodeName, Uri, wait, failure);
+                PeerLinkLog.LinkLost(_logger, NodeName, Uri, Reason(failure), wait);
             }
             else if (failure is not PeerLinkException)
             {
-                PeerLinkLog.LinkConnectFailed(_logger, NodeName, Uri, wait, failure);
+                PeerLinkLog.LinkConnectFailed(_logger, NodeName, Uri, Reason(failure), wait);
             }
 
             SetState(MessageBusState.Disconnected, failure);
@@ -304,6 +304,9 @@ public sealed class PeerLink : IAsyncDisposable
             }
         }
     }
+
+    private static string Reason(Exception? failure)
+        => failure is null ? "closed by the node" : (failure.InnerException ?? failure).Message;
 
     private static TimeSpan Jitter(TimeSpan delay)
         => TimeSpan.FromTicks((long)(delay.Ticks * (0.8 + (Random.Shared.NextDouble() * 0.4))));

@@ -9,11 +9,12 @@ internal static partial class PeerLinkLog
     [LoggerMessage(1100, LogLevel.Information, "Peer link to '{Node}' ({Uri}) connected; {Count} subscriptions restored.")]
     public static partial void LinkConnected(ILogger logger, string node, Uri uri, int count);
 
-    [LoggerMessage(1101, LogLevel.Warning, "Peer link to '{Node}' ({Uri}) lost; reconnecting in {Delay}.")]
-    public static partial void LinkLost(ILogger logger, string node, Uri uri, TimeSpan delay, Exception? exception);
+    // Network failures are expected while a node restarts: the reason is logged without a stack trace.
+    [LoggerMessage(1101, LogLevel.Warning, "Peer link to '{Node}' ({Uri}) lost ({Reason}); reconnecting in {Delay}.")]
+    public static partial void LinkLost(ILogger logger, string node, Uri uri, string reason, TimeSpan delay);
 
-    [LoggerMessage(1102, LogLevel.Warning, "Peer link to '{Node}' ({Uri}) could not connect; retrying in {Delay}.")]
-    public static partial void LinkConnectFailed(ILogger logger, string node, Uri uri, TimeSpan delay, Exception? exception);
+    [LoggerMessage(1102, LogLevel.Warning, "Peer link to '{Node}' ({Uri}) could not connect ({Reason}); retrying in {Delay}.")]
+    public static partial void LinkConnectFailed(ILogger logger, string node, Uri uri, string reason, TimeSpan delay);
 
     [LoggerMessage(1103, LogLevel.Error, "Peer link to '{Node}' ({Uri}) was refused: wrong or missing key (HTTP {Status}).")]
     public static partial void LinkUnauthorized(ILogger logger, string node, Uri uri, int status);
