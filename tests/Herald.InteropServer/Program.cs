@@ -8,6 +8,20 @@ var builder = WebApplication.CreateBuilder(args);
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
 builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
 builder.Services.AddSocketIO(o => o.ConnectTimeout = TimeSpan.FromSeconds(5));
+
+// Cluster mode (tests/interop/test/cluster.test.js): HERALD_REDIS=host:port HERALD_NODE=web-1.
+var redis = Environment.GetEnvironmentVariable("HERALD_REDIS");
+if (!string.IsNullOrEmpty(redis))
+{
+    builder.Services.AddClusterAdapter(o =>
+    {
+        o.HeartbeatInterval = TimeSpan.FromMilliseconds(200);
+        o.HeartbeatTimeout = TimeSpan.FromSeconds(2);
+    });
+    builder.Services.AddHeraldRedis(redis);
+    builder.Services.AddHeraldMessaging(o => o.NodeName = Environment.GetEnvironmentVariable("HERALD_NODE"));
+}
+
 var app = builder.Build();
 var io = app.MapSocketIO("/socket.io");
 
@@ -91,6 +105,32 @@ io.OnConnection(socket =>
         {
             ack(new { ok = false, replies = e.Responses.Select(r => r.Get<string>(0)).ToArray() });
         }
+    });
+    socket.On<int>("wait-nodes", async (count, ack) =>
+    {
+        if (io.Sockets.Adapter is Herald.SocketIO.Cluster.ClusterAdapter cluster)
+        {
+            var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            void Check()
+            {
+                if (cluster.Nodes.Count + 1 >= count)
+                {
+                    seen.TrySetResult();
+                }
+            }
+
+            cluster.NodesChanged += Check;
+            Check();
+            await seen.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            cluster.NodesChanged -= Check;
+        }
+
+        ack(await io.Sockets.Adapter.ServerCountAsync());
+    });
+    socket.On<string>("fetch-ids", async (room, ack) =>
+    {
+        var sockets = string.IsNullOrEmpty(room) ? await io.FetchSocketsAsync() : await io.In(room).FetchSocketsAsync();
+        ack((object)sockets.Select(s => s.Id).Order().ToArray());
     });
     socket.On("never-ack", (SocketEvent _) => ValueTask.CompletedTask);
     socket.On("fence-all", (SocketEvent e) =>

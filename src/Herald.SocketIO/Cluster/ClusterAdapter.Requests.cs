@@ -52,7 +52,7 @@ public partial class ClusterAdapter
     /// Delivers locally and to every node seen alive; each node answers with its client count, then with each
     /// client's ack. Until a node's count arrives it counts as one pending answer, so the broadcast does not
     /// complete early; a node that goes away settles what it still owed. With a timeout, the partial answers
-    /// are in the <see cref="BroadcastTimeoutException"/> (its <c>Expected</c> then counts one per silent node).
+    /// are in the <see cref="BroadcastTimeoutException"/> (its <c>Expected</c> also counts one per remote node that had no target or never sent its count).
     /// </summary>
     public override void BroadcastWithAck(BroadcastPacket packet, BroadcastOptions options, Action<int> clientCountCallback, Action<AckResponse> ack)
     {
@@ -206,9 +206,17 @@ public partial class ClusterAdapter
                 _owed[node] = count;
             }
 
-            // Expect the node's answers before settling its placeholder, so the total never dips to "done".
-            _count(count);
-            _ack(AckResponse.Missing(node));
+            // The node's placeholder becomes one of its answers (the total never dips to "done"); a node
+            // without clients settles it instead.
+            if (count > 0)
+            {
+                _count(count - 1);
+            }
+            else
+            {
+                _ack(AckResponse.Missing(node));
+            }
+
             CheckDone();
         }
 

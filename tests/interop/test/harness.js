@@ -19,10 +19,10 @@ function serverDll() {
 
 export const TIMEOUT = 10_000;
 
-export async function startServer() {
+export async function startServer(extraEnv = {}) {
   const child = spawn("dotnet", [serverDll(), "--urls", "http://127.0.0.1:0"], {
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, ASPNETCORE_ENVIRONMENT: "Development", DOTNET_NOLOGO: "1" },
+    env: { ...process.env, ASPNETCORE_ENVIRONMENT: "Development", DOTNET_NOLOGO: "1", ...extraEnv },
   });
   let output = "";
   const url = await new Promise((resolve, reject) => {
