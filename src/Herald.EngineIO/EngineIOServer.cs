@@ -296,6 +296,9 @@ public sealed partial class EngineIOServer : IAsyncDisposable
     /// <summary>A polling client closed its session while no GET was pending: its in-flight GET gets a noop for a short while.</summary>
     internal void RememberClientClosedPoll(string sid) => _clientClosedPolls[sid] = Now + ToTimestamp(s_clientClosedPollGrace);
 
+    /// <summary>Takes the grace entry of a client-closed session, if any (so only one GET gets the noop).</summary>
+    internal bool TryConsumeClientClosedPoll(string sid) => _clientClosedPolls.TryRemove(sid, out _);
+
     private static readonly TimeSpan s_clientClosedPollGrace = TimeSpan.FromSeconds(1);
     private static readonly byte[] s_noopBody = "6"u8.ToArray();
 

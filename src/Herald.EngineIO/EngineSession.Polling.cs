@@ -28,6 +28,16 @@ internal sealed partial class EngineSession
             Abort(EngineCloseReasons.TransportError, new InvalidOperationException("Overlapping long-polling GET requests."));
         }
 
+        if (admission == Admission.UnknownSid && _server.TryConsumeClientClosedPoll(Id))
+        {
+            // The client's close POST was processed between this GET's session lookup and its admission:
+            // answer the noop the GET would have got had it arrived first (see EngineIOServer's grace entry).
+            context.Response.ContentType = "text/plain; charset=UTF-8";
+            context.Response.ContentLength = s_noop.Length;
+            await context.Response.Body.WriteAsync(s_noop, context.RequestAborted);
+            return;
+        }
+
         if (admission != Admission.Accepted)
         {
             await _server.RejectAsync(context, admission == Admission.UnknownSid ? EngineErrorCode.UnknownSid : EngineErrorCode.BadRequest);

@@ -180,11 +180,13 @@ internal sealed partial class EngineSession : EngineConnection
             _upgrade = UpgradeState.None;
         }
 
-        _server.Remove(this);
+        // Remember before removing: a GET that misses the session must already find the grace entry.
         if (rememberPoll)
         {
             _server.RememberClientClosedPoll(Id);
         }
+
+        _server.Remove(this);
 
         _signal.Writer.TryComplete();
         probe?.Abort();

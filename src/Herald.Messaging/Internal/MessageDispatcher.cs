@@ -3,13 +3,16 @@ using Microsoft.Extensions.Logging;
 namespace Herald.Messaging.Internal;
 
 /// <summary>
-/// Hands one received message to a list of handlers, one after the other (so a publisher's order is kept),
-/// completing synchronously when every handler does. A handler that throws is logged and skipped.
+/// Hands one received message to every handler of a channel, completing synchronously when every handler
+/// does. Each subscription keeps its own order (see <see cref="Subscription.Deliver"/>), so a slow handler
+/// neither reorders nor delays the messages of the others. A handler that throws is logged and skipped.
 /// </summary>
 internal static class MessageDispatcher
 {
     public static ValueTask DispatchAsync(Subscription[] subscriptions, BusMessage message, ILogger logger)
     {
+        Task? single = null;
+        List<Task>? several = null;
         for (var i = 0; i < subscriptions.Length; i++)
         {
             var subscription = subscriptions[i];
@@ -18,53 +21,24 @@ internal static class MessageDispatcher
                 continue;
             }
 
-            ValueTask pending;
-            try
-            {
-                pending = subscription.Handler(message);
-            }
-            catch (Exception e)
-            {
-                MessagingLog.HandlerFailed(logger, message.Channel, e);
-                continue;
-            }
-
-            if (!pending.IsCompletedSuccessfully)
-            {
-                return AwaitRest(pending, subscriptions, i, message, logger);
-            }
-        }
-
-        return ValueTask.CompletedTask;
-    }
-
-    private static async ValueTask AwaitRest(ValueTask pending, Subscription[] subscriptions, int index, BusMessage message, ILogger logger)
-    {
-        try
-        {
-            await pending.ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            MessagingLog.HandlerFailed(logger, message.Channel, e);
-        }
-
-        for (var i = index + 1; i < subscriptions.Length; i++)
-        {
-            var subscription = subscriptions[i];
-            if (subscription.IsDisposed)
+            var pending = subscription.Deliver(message, logger);
+            if (pending.IsCompletedSuccessfully)
             {
                 continue;
             }
 
-            try
+            if (single is null)
             {
-                await subscription.Handler(message).ConfigureAwait(false);
+                single = pending.AsTask();
             }
-            catch (Exception e)
+            else
             {
-                MessagingLog.HandlerFailed(logger, message.Channel, e);
+                (several ??= [single]).Add(pending.AsTask());
             }
         }
+
+        return several is not null ? new ValueTask(Task.WhenAll(several))
+            : single is not null ? new ValueTask(single)
+            : ValueTask.CompletedTask;
     }
 }
