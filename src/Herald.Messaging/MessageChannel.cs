@@ -42,6 +42,9 @@ public sealed class MessageChannel : IMessageChannel
     /// <inheritdoc />
     public string NodeName => _bus.NodeName;
 
+    /// <summary>The bus under the channel (peer links reach it through <c>channel.ConnectAsync</c>).</summary>
+    internal IMessageBus Bus => _bus;
+
     /// <inheritdoc />
     public async ValueTask PublishAsync<T>(string topic, T message, JsonTypeInfo<T>? typeInfo = null, CancellationToken cancellationToken = default)
     {
