@@ -158,6 +158,16 @@ public sealed partial class SseServer : IAsyncDisposable
         }
     }
 
+    internal void Disconnect(SseClient client)
+    {
+        lock (_lock)
+        {
+            // Complete (not Terminate): what is already queued is written first. Later events find the queue
+            // completed, stay in history only, and are replayed on the reconnect.
+            client.Connection?.Complete(SseDisconnectReason.DisconnectedByServer);
+        }
+    }
+
     internal void Leave(SseClient client, string topic)
     {
         ArgumentNullException.ThrowIfNull(topic);
