@@ -1,19 +1,84 @@
 using System.Net;
 using Herald.Testing;
+using Herald.Sse.Redis;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using static Herald.Sse.Tests.SseEndpointTests;
 
 namespace Herald.Sse.Tests;
 
-/// <summary>Two SSE nodes sharing an <see cref="ISseHistoryStore"/>: a client reconnecting to the other node resumes.</summary>
-public class SseCrossNodeTests
+/// <summary>Two SSE nodes sharing one in-memory store.</summary>
+public sealed class InMemorySseCrossNodeTests : SseCrossNodeTests
 {
+    private InMemorySseHistoryStore? _store;
+
+    protected override ISseHistoryStore StoreForNode(int maxEventsPerAudience)
+        => _store ??= new InMemorySseHistoryStore(maxEventsPerAudience);
+}
+
+/// <summary>Two SSE nodes, each with its own connection to one real redis-server.</summary>
+public sealed class RedisSseCrossNodeTests : SseCrossNodeTests, IAsyncLifetime
+{
+    private readonly List<RedisSseHistoryStore> _stores = [];
+    private RedisServerFixture? _redis;
+
+    public async Task InitializeAsync() => _redis = await RedisServerFixture.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        foreach (var store in _stores)
+        {
+            await store.DisposeAsync();
+        }
+
+        if (_redis is not null)
+        {
+            await _redis.DisposeAsync();
+        }
+    }
+
+    protected override ISseHistoryStore StoreForNode(int maxEventsPerAudience)
+    {
+        var store = new RedisSseHistoryStore(Options.Create(new RedisSseHistoryStoreOptions
+        {
+            Connection = Herald.Redis.RedisConnectionOptions.Parse(_redis!.ConnectionString),
+            MaxEventsPerAudience = maxEventsPerAudience,
+        }));
+        _stores.Add(store);
+        return store;
+    }
+
+    [Fact]
+    public async Task AnUnreachableStoreDoesNotRefuseTheReconnect()
+    {
+        await using var node1 = await StartNodeAsync();
+        var (a, aId) = await node1.ConnectOpenAsync();
+        var last = a.LastEventId;
+        await a.DisposeAsync();
+        await _redis!.StopAsync();
+
+        await using var node2 = await SseTestHost.StartAsync(services: s => s.AddSingleton<ISseHistoryStore>(new RedisSseHistoryStore(Options.Create(
+            new RedisSseHistoryStoreOptions { Connection = Herald.Redis.RedisConnectionOptions.Parse(_redis.ConnectionString + ",connectTimeout=200,asyncTimeout=300") }))));
+        node2.AllowErrors = true;
+        await using var b = await node2.ConnectAsync(lastEventId: last).DefaultTimeout();
+        var open = OpenPayload.Parse((await b.ReadEventAsync().DefaultTimeout()).Data);
+        Assert.Equal((aId, false), (open.ClientId, open.Resumed));
+        Assert.Equal(("herald:missed", "{\"reason\":\"unknown\"}"), Tuple(await b.ReadEventAsync().DefaultTimeout()));
+        Assert.Contains(node2.Logs.Entries, e => e.EventId.Name == "HistoryStoreFailed");
+    }
+}
+
+/// <summary>Two SSE nodes sharing an <see cref="ISseHistoryStore"/>: a client reconnecting to the other node resumes.</summary>
+public abstract class SseCrossNodeTests
+{
+    /// <summary>The store node N uses: one shared instance (in memory) or one connection each (Redis).</summary>
+    protected abstract ISseHistoryStore StoreForNode(int maxEventsPerAudience);
+
     [Fact]
     public async Task AReconnectToAnotherNodeGetsWhatTheFirstNodeHadForItWithItsIdsAndTopics()
     {
-        var store = new InMemorySseHistoryStore();
-        await using var node1 = await StartNodeAsync(store);
-        await using var node2 = await StartNodeAsync(store);
+        await using var node1 = await StartNodeAsync();
+        await using var node2 = await StartNodeAsync();
         var (a, aId) = await node1.ConnectOpenAsync("?topic=news");
         Assert.True(node1.Server.TryGetClient(aId, out var onNode1));
         onNode1.Join("joined-by-server");
@@ -57,9 +122,8 @@ public class SseCrossNodeTests
     [Fact]
     public async Task AClientClosedOnOneNodeGets204FromTheOther()
     {
-        var store = new InMemorySseHistoryStore();
-        await using var node1 = await StartNodeAsync(store);
-        await using var node2 = await StartNodeAsync(store);
+        await using var node1 = await StartNodeAsync();
+        await using var node2 = await StartNodeAsync();
         var (a, aId) = await node1.ConnectOpenAsync();
         await using var a_ = a;
         node1.Server.To(aId).Close();
@@ -72,9 +136,8 @@ public class SseCrossNodeTests
     [Fact]
     public async Task WhatTheStoreNoLongerHoldsOrNeverHadIsReportedAsMissed()
     {
-        var store = new InMemorySseHistoryStore(maxEventsPerAudience: 2);
-        await using var node1 = await StartNodeAsync(store);
-        await using var node2 = await StartNodeAsync(store);
+        await using var node1 = await StartNodeAsync(maxEventsPerAudience: 2);
+        await using var node2 = await StartNodeAsync(maxEventsPerAudience: 2);
         var (a, aId) = await node1.ConnectOpenAsync();
         var last = a.LastEventId;
         var gone = node1.WhenDisconnected(aId);
@@ -96,6 +159,9 @@ public class SseCrossNodeTests
         Assert.Equal(("herald:missed", "{\"reason\":\"unknown\"}"), Tuple(await c.ReadEventAsync().DefaultTimeout()));
     }
 
-    private static Task<SseTestHost> StartNodeAsync(ISseHistoryStore store)
-        => SseTestHost.StartAsync(services: s => s.AddSingleton(store));
+    private protected Task<SseTestHost> StartNodeAsync(int maxEventsPerAudience = 256)
+    {
+        var store = StoreForNode(maxEventsPerAudience);
+        return SseTestHost.StartAsync(services: s => s.AddSingleton(store));
+    }
 }
