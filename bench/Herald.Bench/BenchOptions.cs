@@ -8,7 +8,7 @@ namespace Herald.Bench;
 /// </summary>
 internal sealed class BenchOptions
 {
-    public static readonly string[] AllScenarios = ["fanout", "chat", "connections"];
+    public static readonly string[] AllScenarios = ["fanout", "chat", "connections", "sse"];
     public static readonly string[] AllTargets = ["herald", "socketio", "signalr", "ceiling"];
 
     public List<string> Scenarios { get; } = [];
@@ -49,12 +49,14 @@ internal sealed class BenchOptions
     public string Label { get; set; } = "";
 
     public static string Usage => """
-        usage: Herald.Bench <fanout|chat|connections|all> [--target herald|socketio|signalr|ceiling|all[,..]]
+        usage: Herald.Bench <fanout|chat|connections|sse|all> [--target herald|socketio|signalr|ceiling|all[,..]]
                             [--clients N] [--duration S] [--warmup S] [--window W] [--rate R] [--size B]
                             [--room-size K] [--concurrency C] [--sources K] [--quick] [--no-pin] [--json FILE]
           fanout       N clients (1000) in one room; one publisher, W (16) messages outstanding
           chat         rooms of K (10) clients; every client sends R (2) messages/s to its room
           connections  open N (10000) idle connections; connect rate, server memory per connection
+          sse          fanout to N (1000) EventSource clients (topic "bench") of Herald's SSE endpoint; herald only,
+                       compared with herald's WebSocket fanout when both run (`fanout,sse --target herald`)
           --quick      every scenario a few seconds at small N, verifying every message (CI smoke)
         """;
 

@@ -54,6 +54,14 @@ internal static class Orchestrator
     private static async Task<ScenarioResult> RunOneAsync(BenchOptions o, BenchPaths paths, string scenario, string target, bool pin)
     {
         var failure = new ScenarioResult { Scenario = scenario, Target = target, Clients = o.ClientsFor(scenario) };
+        if (scenario == "sse" && target != "herald")
+        {
+            // The sse scenario measures Herald's EventSource endpoint against Herald's own WebSocket fanout.
+            failure.Skipped = true;
+            failure.Error = "no SSE endpoint in this target";
+            return failure;
+        }
+
         var command = TargetServer.Command(target, paths, out string? unavailable);
         if (command is null || unavailable is not null)
         {

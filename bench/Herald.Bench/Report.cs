@@ -25,6 +25,11 @@ internal static class Report
             {
                 Messaging(sb, o, scenario, rows);
             }
+
+            if (scenario == "sse")
+            {
+                SseVersusWebSocket(sb, report.Results);
+            }
         }
 
         return sb.ToString();
@@ -32,8 +37,8 @@ internal static class Report
 
     private static void Messaging(StringBuilder sb, BenchOptions o, string scenario, List<ScenarioResult> rows)
     {
-        string shape = scenario == "fanout"
-            ? $"{o.ClientsFor(scenario):N0} clients in one room, {o.Size}-byte messages, window {o.Window}"
+        string shape = scenario is "fanout" or "sse"
+            ? $"{o.ClientsFor(scenario):N0} {(scenario == "sse" ? "EventSource clients in one topic" : "clients in one room")}, {o.Size}-byte messages, window {o.Window}"
             : $"{o.ClientsFor(scenario):N0} clients in rooms of {o.RoomSize}, each sending {o.RateFor().ToString(Inv)} msg/s, {o.Size}-byte messages";
         sb.AppendLine(Inv, $"### {scenario}: {shape}, {o.DurationFor(scenario).ToString(Inv)} s (+{o.WarmupFor().ToString(Inv)} s warm-up)");
         sb.AppendLine();
@@ -50,7 +55,26 @@ internal static class Report
             sb.AppendLine(Inv, $"| {r.Target} | {r.DeliveriesPerSecond:N0} | {r.MessagesPerSecond:N0} | {r.P50Ms:F2} | {r.P99Ms:F2} | {r.P999Ms:F2} | {r.MaxMs:F2} | {r.ServerCpuPercent:F0}% | {r.GeneratorCpuPercent:F0}% | {r.Missing:N0} | {Status(r)} |");
         }
 
-        Ratios(sb, rows, "deliveries/s (higher is better)", r => r.DeliveriesPerSecond, "p99 latency (lower is better)", r => r.P99Ms);
+        if (scenario != "sse")
+        {
+            Ratios(sb, rows, "deliveries/s (higher is better)", r => r.DeliveriesPerSecond, "p99 latency (lower is better)", r => r.P99Ms);
+        }
+    }
+
+    /// <summary>Herald's SSE fan-out against Herald's WebSocket fan-out of the same run (goal: at least 0.8×).</summary>
+    private static void SseVersusWebSocket(StringBuilder sb, List<ScenarioResult> all)
+    {
+        var sse = all.Find(r => r.Scenario == "sse" && r.Target == "herald" && r.Ok);
+        var ws = all.Find(r => r.Scenario == "fanout" && r.Target == "herald" && r.Ok);
+        sb.AppendLine();
+        if (sse is null || ws is null)
+        {
+            sb.AppendLine("Herald SSE / Herald WebSocket fanout: run `fanout,sse --target herald` (both must succeed) for the ratio.");
+            return;
+        }
+
+        sb.AppendLine(Inv, $"Herald SSE / Herald WebSocket fanout, same run: deliveries/s {Ratio(sse.DeliveriesPerSecond, ws.DeliveriesPerSecond)} " +
+            $"({sse.DeliveriesPerSecond:N0} vs {ws.DeliveriesPerSecond:N0}; goal ≥ 0.80×), p99 {sse.P99Ms:F2} vs {ws.P99Ms:F2} ms.");
     }
 
     private static void Connections(StringBuilder sb, BenchOptions o, List<ScenarioResult> rows)

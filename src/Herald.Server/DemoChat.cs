@@ -1,12 +1,16 @@
 using Herald.SocketIO;
+using Herald.Sse;
 
-/// <summary>The demo page's chat: rooms over Socket.IO, joined and left from the page.</summary>
+/// <summary>
+/// The demo page's chat: rooms over Socket.IO, joined and left from the page. Every message also goes to the
+/// Server-Sent Events topic <c>chat</c>, the page's live feed.
+/// </summary>
 internal static class DemoChat
 {
     private const int MaxText = 2000;
     private const int MaxRoomName = 64;
 
-    public static void Map(SocketIOServer io)
+    public static void Map(SocketIOServer io, SseServer sse)
     {
         var chat = io.Of("/chat");
         chat.OnConnection(socket =>
@@ -39,7 +43,9 @@ internal static class DemoChat
                     return;
                 }
 
-                chat.To(msg.Room).Emit("message", new { from = name, room = msg.Room, text, at = DateTimeOffset.UtcNow });
+                var message = new { from = name, room = msg.Room, text, at = DateTimeOffset.UtcNow };
+                chat.To(msg.Room).Emit("message", message);
+                sse.To(DemoClock.ChatTopic).Emit("chat", message);
                 ack(new { ok = true });
             });
         });

@@ -50,6 +50,13 @@ public sealed class SseClient
     /// <summary>Ends the client's stream after what is queued, for good: a reconnect gets 204, so EventSource stops.</summary>
     public void Close() => _server.To(Id).Close();
 
+    /// <summary>
+    /// Ends the current connection after what is queued, but not for good: the EventSource reconnects with
+    /// <c>Last-Event-ID</c> and gets what was sent meanwhile (e.g. to move clients to another node, or to make them
+    /// authorize again). Nothing happens when the client is not connected.
+    /// </summary>
+    public void Disconnect() => _server.Disconnect(this);
+
     // ---- state owned by SseServer, guarded by its lock ----
 
     internal SseConnection? Connection { get; set; }

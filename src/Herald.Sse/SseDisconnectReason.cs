@@ -17,4 +17,7 @@ public enum SseDisconnectReason
 
     /// <summary>The application is stopping.</summary>
     ServerShutdown,
+
+    /// <summary>The server ended the connection with <c>SseClient.Disconnect()</c>; not final, the client reconnects and resumes.</summary>
+    DisconnectedByServer,
 }

@@ -39,4 +39,7 @@ internal static partial class SseLog
 
     [LoggerMessage(12, LogLevel.Error, "SSE: a {Handler} handler threw.", EventName = "HandlerFailed")]
     public static partial void HandlerFailed(ILogger logger, string handler, Exception exception);
+
+    [LoggerMessage(13, LogLevel.Warning, "SSE client {ClientId}: the shared history store failed; the client is told it missed events.", EventName = "HistoryStoreFailed")]
+    public static partial void HistoryStoreFailed(ILogger logger, string clientId, Exception exception);
 }

@@ -96,6 +96,8 @@ public sealed partial class SseServer
 
         long resumeSeq = -1;
         string? missReason = null;
+        string? foreignInstance = null;
+        long foreignSeq = 0;
         if (!string.IsNullOrEmpty(lastEventId))
         {
             if (SseEventId.TryParse(lastEventId, _options.MaxNameLength, out var instance, out var seq, out var previousId))
@@ -104,6 +106,12 @@ public sealed partial class SseServer
                 if (previousId == clientId && instance == _instanceTag)
                 {
                     resumeSeq = seq;
+                }
+                else if (previousId == clientId && _store is not null)
+                {
+                    // Another node's id: its history may be in the shared store.
+                    foreignInstance = instance;
+                    foreignSeq = seq;
                 }
                 else
                 {
@@ -117,6 +125,26 @@ public sealed partial class SseServer
         }
 
         clientId ??= SseEventId.NewClientId();
+        (string Instance, SseResumeResult Result)? foreign = null;
+        if (foreignInstance is not null)
+        {
+            var found = await LookUpForeignAsync(foreignInstance, clientId, foreignSeq, context.RequestAborted);
+            if (found.Status == SseResumeStatus.Closed)
+            {
+                SseLog.ClosedClientReconnected(_logger, clientId);
+                response.StatusCode = StatusCodes.Status204NoContent;
+                return;
+            }
+
+            if (found.Status == SseResumeStatus.Found)
+            {
+                foreign = (foreignInstance, found);
+            }
+            else
+            {
+                missReason = "unknown";
+            }
+        }
 
         if (Interlocked.Increment(ref _connectionCount) > _options.MaxClients)
         {
@@ -139,7 +167,7 @@ public sealed partial class SseServer
                     return;
                 }
 
-                connection = AttachLocked(context, clientId, requested, auth.Topics, resumeSeq, missReason, out resumed, out replayed);
+                connection = AttachLocked(context, clientId, requested, auth.Topics, resumeSeq, missReason, foreign, out resumed, out replayed);
             }
 
             if (connection is null)
@@ -187,6 +215,7 @@ public sealed partial class SseServer
                         if (!client.IsClosed)
                         {
                             client.EndedAt = Now;
+                            _store?.SaveSession(_instanceTag, client.Id, client.Rooms);
                         }
                     }
                 }
@@ -208,6 +237,7 @@ public sealed partial class SseServer
         IReadOnlyList<string>? serverTopics,
         long resumeSeq,
         string? missReason,
+        (string Instance, SseResumeResult Result)? foreign,
         out bool resumed,
         out int replayed)
     {
@@ -249,6 +279,22 @@ public sealed partial class SseServer
             {
                 missReason = "expired";
                 resumeSeq = -1;
+            }
+        }
+
+        if (foreign is { } f)
+        {
+            // The other node's session is the current one: its topics (joined here from now on) and what it missed.
+            resumed = true;
+            LeaveAllLocked(client);
+            foreach (var topic in f.Result.Topics)
+            {
+                JoinLocked(client, topic);
+            }
+
+            if (f.Result.Gap)
+            {
+                missReason = "history";
             }
         }
 
@@ -294,6 +340,16 @@ public sealed partial class SseServer
             connection.TryEnqueue(new SseQueuedFrame(BuildMissedBody(missReason), 0, HasId: false), out _);
         }
 
+        if (foreign is { } g)
+        {
+            // Replayed with the other node's ids: a drop during this replay resumes from the store again.
+            foreach (var e in g.Result.Events)
+            {
+                connection.TryEnqueue(new SseQueuedFrame(BuildForeignFrame(g.Instance, e, clientId), 0, HasId: false), out _);
+                replayed++;
+            }
+        }
+
         long last = -1;
         foreach (var entry in replay)
         {
@@ -306,7 +362,31 @@ public sealed partial class SseServer
         }
 
         replay.Clear();
+        _store?.SaveSession(_instanceTag, clientId, client.Rooms);
         return connection;
+    }
+
+    private async ValueTask<SseResumeResult> LookUpForeignAsync(string instance, string clientId, long afterSeq, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _store!.ResumeAsync(instance, clientId, afterSeq, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // The store being down must not refuse connections: the client is told it missed data.
+            SseLog.HistoryStoreFailed(_logger, clientId, e);
+            return SseResumeResult.Unknown;
+        }
+    }
+
+    private static byte[] BuildForeignFrame(string instance, SseStoredEvent e, string clientId)
+    {
+        var id = System.Text.Encoding.UTF8.GetBytes(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"id: {instance}-{e.Seq}.{clientId}\n"));
+        var frame = new byte[id.Length + e.Body.Length];
+        id.CopyTo(frame, 0);
+        e.Body.CopyTo(frame, id.Length);
+        return frame;
     }
 
     /// <summary>

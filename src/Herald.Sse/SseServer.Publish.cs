@@ -34,6 +34,7 @@ public sealed partial class SseServer
             if (targets is null)
             {
                 _allHistory.Add(seq, now, body, capacity);
+                _store?.Append(_instanceTag, SseAudience.All, seq, body);
                 foreach (var connection in _connections)
                 {
                     Deliver(connection, seq, body);
@@ -50,6 +51,7 @@ public sealed partial class SseServer
                 if (room is not null)
                 {
                     room.History.Add(seq, now, body, capacity);
+                    _store?.Append(_instanceTag, SseAudience.Topic(name), seq, body);
                     foreach (var member in room.Members)
                     {
                         Deliver(member, seq, body);
@@ -59,6 +61,7 @@ public sealed partial class SseServer
                 if (_clients.TryGetValue(name, out var client) && !client.IsClosed)
                 {
                     (client.Direct ??= new SseHistory()).Add(seq, now, body, capacity);
+                    _store?.Append(_instanceTag, SseAudience.Client(name), seq, body);
                     if (room is null || !room.Members.Contains(client))
                     {
                         Deliver(client, seq, body);
@@ -76,12 +79,14 @@ public sealed partial class SseServer
                     if (_rooms.TryGetValue(name, out var room))
                     {
                         room.History.Add(seq, now, body, capacity);
+                        _store?.Append(_instanceTag, SseAudience.Topic(name), seq, body);
                         union.UnionWith(room.Members);
                     }
 
                     if (_clients.TryGetValue(name, out var client) && !client.IsClosed)
                     {
                         (client.Direct ??= new SseHistory()).Add(seq, now, body, capacity);
+                        _store?.Append(_instanceTag, SseAudience.Client(name), seq, body);
                         union.Add(client);
                     }
                 }
@@ -136,6 +141,7 @@ public sealed partial class SseServer
                     // Final: the id is remembered (ClosedClientRetention) so its reconnect gets 204.
                     client.IsClosed = true;
                     client.EndedAt = now;
+                    _store?.MarkClosed(client.Id);
                     LeaveAllLocked(client);
                     client.Connection?.Complete(SseDisconnectReason.ClosedByServer);
                 }

@@ -21,6 +21,9 @@ public sealed partial class SseServer
                 {
                     SseLog.SlowClient(_logger, connection.Client.Id, connection.QueuedMessages, connection.QueuedBytes, _options.MaxQueuedMessages, _options.MaxQueuedBytes);
                 }
+
+                // Keeps the shared session fresh, so a node that dies without a goodbye still leaves it resumable.
+                _store?.SaveSession(_instanceTag, connection.Client.Id, connection.Client.Rooms);
             }
 
             Sweep();

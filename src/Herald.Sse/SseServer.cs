@@ -29,6 +29,7 @@ public sealed partial class SseServer : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ITimer _timer;
     private readonly string _instanceTag;
+    private readonly ISseHistoryStore? _store;
     private readonly byte[] _idPrefix;
     private long _seq;
     private int _connectionCount;
@@ -37,7 +38,8 @@ public sealed partial class SseServer : IAsyncDisposable
     /// <summary>Creates the server (normally resolved from DI after <c>AddServerSentEvents</c>).</summary>
     /// <param name="options">The options.</param>
     /// <param name="logger">The logger, or <c>null</c>.</param>
-    public SseServer(IOptions<SseOptions> options, ILogger<SseServer>? logger = null)
+    /// <param name="historyStore">A history shared with other nodes, so reconnects to another node resume; or <c>null</c> (default) for this node's memory only.</param>
+    public SseServer(IOptions<SseOptions> options, ILogger<SseServer>? logger = null, ISseHistoryStore? historyStore = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Value;
@@ -45,6 +47,7 @@ public sealed partial class SseServer : IAsyncDisposable
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _time = _options.TimeProvider;
         _instanceTag = SseEventId.NewInstanceTag();
+        _store = historyStore;
         _idPrefix = System.Text.Encoding.UTF8.GetBytes("id: " + _instanceTag + "-");
         _timer = _time.CreateTimer(static s => ((SseServer)s!).OnTick(), this, _options.HeartbeatInterval, _options.HeartbeatInterval);
     }
@@ -154,7 +157,18 @@ public sealed partial class SseServer : IAsyncDisposable
             if (!client.IsClosed && _clients.TryGetValue(client.Id, out var current) && current == client)
             {
                 JoinLocked(client, topic);
+                _store?.SaveSession(_instanceTag, client.Id, client.Rooms);
             }
+        }
+    }
+
+    internal void Disconnect(SseClient client)
+    {
+        lock (_lock)
+        {
+            // Complete (not Terminate): what is already queued is written first. Later events find the queue
+            // completed, stay in history only, and are replayed on the reconnect.
+            client.Connection?.Complete(SseDisconnectReason.DisconnectedByServer);
         }
     }
 
@@ -164,6 +178,10 @@ public sealed partial class SseServer : IAsyncDisposable
         lock (_lock)
         {
             LeaveLocked(client, topic);
+            if (!client.IsClosed)
+            {
+                _store?.SaveSession(_instanceTag, client.Id, client.Rooms);
+            }
         }
     }
 

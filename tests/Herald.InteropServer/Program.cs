@@ -1,8 +1,11 @@
 // The server the Node interop tests (tests/interop) drive with the official socket.io-client.
 // Every behaviour here is named by an event the tests emit; see tests/interop/test/*.test.js.
+// It also serves Server-Sent Events at /sse for the `eventsource` package, driven by a small HTTP control API
+// under /sse-test (tests/interop/test/sse.test.js).
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Herald.SocketIO;
+using Herald.Sse;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
@@ -22,8 +25,18 @@ if (!string.IsNullOrEmpty(redis))
     builder.Services.AddHeraldMessaging(o => o.NodeName = Environment.GetEnvironmentVariable("HERALD_NODE"));
 }
 
+builder.Services.AddServerSentEvents(o =>
+{
+    // A short retry hint keeps the reconnect tests fast; nothing waits on it.
+    o.RetryInterval = TimeSpan.FromMilliseconds(50);
+    o.Authorize = ctx => ValueTask.FromResult(ctx.Request.Query["user"].ToString() is { Length: > 0 } user
+        ? (user == "mallory" ? SseAuthorizationResult.Reject(401) : SseAuthorizationResult.Accept("user-" + user))
+        : SseAuthorizationResult.Accept());
+    o.AuthorizeTopic = (_, topic) => ValueTask.FromResult(!topic.StartsWith("private:", StringComparison.Ordinal));
+});
 var app = builder.Build();
 var io = app.MapSocketIO("/socket.io");
+MapSseTest(app);
 
 io.Use(async (socket, next) =>
 {
@@ -164,6 +177,46 @@ var dynamic = io.Of(new Regex(@"^/dyn-\d+$"));
 dynamic.OnConnection(socket => socket.Emit("hello-dyn", socket.Namespace.Name));
 
 app.Run();
+
+// /sse-test/send?to=a&to=b&event=e (body: data text; no `to`: everyone), /close?to=..., /disconnect?client=...
+static void MapSseTest(WebApplication app)
+{
+    var sse = app.MapServerSentEvents("/sse");
+    var control = app.MapGroup("/sse-test");
+    control.MapPost("/send", async (HttpRequest request) =>
+    {
+        var to = request.Query["to"];
+        var eventName = request.Query["event"].ToString();
+        var data = await new StreamReader(request.Body).ReadToEndAsync();
+        if (to.Count == 0)
+        {
+            if (eventName.Length == 0) { sse.Send(data); } else { sse.Emit(eventName, data); }
+        }
+        else
+        {
+            var target = sse.To(to.ToArray()!);
+            if (eventName.Length == 0) { target.Send(data); } else { target.Emit(eventName, data); }
+        }
+
+        return Results.Ok();
+    });
+    control.MapPost("/close", (HttpRequest request) =>
+    {
+        sse.To(request.Query["to"].ToArray()!).Close();
+        return Results.Ok();
+    });
+    control.MapPost("/disconnect", (string client) =>
+    {
+        if (!sse.TryGetClient(client, out var c))
+        {
+            return Results.NotFound();
+        }
+
+        c.Disconnect();
+        return Results.Ok();
+    });
+    control.MapGet("/connections", () => Results.Ok(new { count = sse.ConnectionCount }));
+}
 
 internal sealed record NestedFile(string Name, byte[] File);
 internal sealed record ToRequest(string[] To, string[] Except, string Event, JsonElement Data);

@@ -64,7 +64,7 @@ public class SseBusTests
         await using var web2 = await SseTestHost.StartAsync(services: s => s.AddSingleton<IMessageBus>(new NodeBusView(shared, "web-server-2")));
         var worker = new SseEmitter(new NodeBusView(shared, "rpc-server-1"));
         var (a, aId) = await web1.ConnectOpenAsync();
-        var (b, _) = await web2.ConnectOpenAsync();
+        var (b, bId) = await web2.ConnectOpenAsync();
         await using var a_ = a;
         await using var b_ = b;
 
@@ -75,6 +75,15 @@ public class SseBusTests
 
         Assert.Equal(["to a on web 1", "everyone"], await ReadData(a, 2));
         Assert.Equal(["to web 2", "everyone"], await ReadData(b, 2));
+
+        // The worker closes b for good: b's stream ends and its reconnect gets 204; a is untouched.
+        await worker.Via("web-server-1").To(bId).CloseAsync().DefaultTimeout(); // b is not on web 1: nothing
+        await worker.Via("web-server-2").To(bId).CloseAsync().DefaultTimeout();
+        Assert.Empty(await b.ReadToEndAsync().DefaultTimeout());
+        await using var again = await web2.ConnectAsync(lastEventId: b.LastEventId).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.NoContent, again.StatusCode);
+        await worker.Via("web-server-1").To(aId).SendAsync("a still here").DefaultTimeout();
+        Assert.Equal(["a still here"], await ReadData(a, 1));
     }
 
     [Fact]

@@ -52,6 +52,29 @@ public class SseReplayTests
     }
 
     [Fact]
+    public async Task DisconnectEndsTheStreamAfterWhatIsQueuedAndIsNotFinal()
+    {
+        await using var host = await SseTestHost.StartAsync();
+        var (a, aId) = await host.ConnectOpenAsync("?topic=room");
+        Assert.True(host.Server.TryGetClient(aId, out var client));
+        var gone = host.WhenDisconnected(aId);
+        host.Server.Send("queued before");
+        client.Disconnect();
+        host.Server.To("room").Send("after");
+        client.Disconnect(); // twice, and while away: nothing happens
+
+        Assert.Equal(["queued before"], (await a.ReadToEndAsync().DefaultTimeout()).Select(e => e.Data));
+        Assert.Equal(SseDisconnectReason.DisconnectedByServer, await gone.DefaultTimeout());
+        client.Disconnect();
+
+        var (b, bId) = await host.ConnectOpenAsync("?topic=room", a.LastEventId);
+        await using var b_ = b;
+        await a.DisposeAsync();
+        Assert.Equal(aId, bId);
+        Assert.Equal(["after"], await ReadData(b, 1));
+    }
+
+    [Fact]
     public async Task TheOpenEventOfAResumeSaysSoAndTheQueryCanCarryTheLastEventId()
     {
         await using var host = await SseTestHost.StartAsync();

@@ -19,7 +19,7 @@ internal interface IDeliverySink
 /// idle connections hold no receive buffer (a zero-byte read waits for data, then a pooled buffer is
 /// rented and returned as soon as it is drained). Subclasses speak the application protocol.
 /// </summary>
-internal abstract class BenchClient
+internal abstract class BenchClient : DeliveryCounters
 {
     private const int MaxHeader = 14;
     private static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(30);
@@ -47,15 +47,6 @@ internal abstract class BenchClient
     public string Room { get; set; } = "bench";
 
     public IDeliverySink? Sink { get; set; }
-
-    /// <summary>Deliveries received (written by the receive loop only).</summary>
-    public long Received;
-
-    /// <summary>Next sequence number expected from the single fan-out publisher (order check).</summary>
-    public long NextSeq;
-
-    /// <summary>Deliveries that arrived out of order or twice.</summary>
-    public long OrderErrors;
 
     public bool Closed { get; private set; }
 

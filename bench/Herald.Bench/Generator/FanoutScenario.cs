@@ -10,10 +10,12 @@ namespace Herald.Bench.Generator;
 /// </summary>
 internal static class FanoutScenario
 {
+    /// <summary>Publishes one payload (the span is only valid during the call).</summary>
+    public delegate ValueTask PublishFunc(ReadOnlySpan<byte> payload);
+
     public static async Task RunAsync(GeneratorContext ctx, ScenarioResult result)
     {
-        var o = ctx.Options;
-        int n = o.ClientsFor("fanout");
+        int n = ctx.Options.ClientsFor("fanout");
         var clients = await ctx.ConnectAndJoinAsync(n, static _ => "bench", result);
         var (pubs, failed, error) = await ctx.ConnectAsync(1, n);
         if (failed > 0)
@@ -22,12 +24,23 @@ internal static class FanoutScenario
         }
 
         var publisher = pubs[0];
-        var sink = new FanoutSink(clients.Count, o.Window);
+        var sink = new FanoutSink(clients.Count, ctx.Options.Window);
         foreach (var c in clients)
         {
             c.Sink = sink;
         }
 
+        await MeasureAsync(ctx, result, "fanout", sink, clients, n, payload => publisher.PublishAsync("bench", payload));
+    }
+
+    /// <summary>
+    /// The measured part, shared with the <c>sse</c> scenario: publish with W outstanding until the duration ends,
+    /// drain, then count deliveries, missing and out-of-order per client.
+    /// </summary>
+    public static async Task MeasureAsync(GeneratorContext ctx, ScenarioResult result, string scenario, FanoutSink sink,
+        IReadOnlyList<DeliveryCounters> clients, int n, PublishFunc publish)
+    {
+        var o = ctx.Options;
         var cpu = new CpuMeter(o.ServerPid);
         byte[] buffer = new byte[Math.Max(o.Size, 64)];
         long seq = 0;
@@ -35,7 +48,7 @@ internal static class FanoutScenario
         long deliveriesAtStart = 0;
         long start = Stopwatch.GetTimestamp();
         long warmEnd = start + (long)(o.WarmupFor() * Stopwatch.Frequency);
-        long end = warmEnd + (long)(o.DurationFor("fanout") * Stopwatch.Frequency);
+        long end = warmEnd + (long)(o.DurationFor(scenario) * Stopwatch.Frequency);
         bool measuring = false;
         long lastDeliveries = 0;
         await using (ctx.Progress(() =>
@@ -71,7 +84,7 @@ internal static class FanoutScenario
 
                 sink.Begin(seq);
                 int len = Payload.Write(buffer, seq, -1, Stopwatch.GetTimestamp(), o.Size);
-                await publisher.PublishAsync("bench", buffer.AsSpan(0, len));
+                await publish(buffer.AsSpan(0, len));
                 seq++;
             }
 
@@ -139,7 +152,9 @@ internal sealed class FanoutSink(int clients, int window) : IDeliverySink
         Volatile.Write(ref _remaining[seq & (RingSize - 1)], clients);
     }
 
-    public void OnDelivery(BenchClient client, ReadOnlySpan<byte> payload)
+    void IDeliverySink.OnDelivery(BenchClient client, ReadOnlySpan<byte> payload) => OnDelivery(client, payload);
+
+    public void OnDelivery(DeliveryCounters client, ReadOnlySpan<byte> payload)
     {
         if (!Payload.TryRead(payload, out long seq, out _, out long ts))
         {

@@ -27,6 +27,9 @@ internal static class GeneratorRunner
                 case "chat":
                     await ChatScenario.RunAsync(ctx, result);
                     break;
+                case "sse":
+                    await SseScenario.RunAsync(ctx, result);
+                    break;
                 default:
                     await ConnectionsScenario.RunAsync(ctx, result);
                     break;
@@ -81,10 +84,16 @@ internal sealed class GeneratorContext(BenchOptions options, string scenario)
     }
 
     /// <summary>Connects n clients with bounded concurrency; failures are counted, not thrown.</summary>
-    public async Task<(List<BenchClient> Clients, int Failed, string? FirstError)> ConnectAsync(int n, int firstIndex, Action<int>? progress = null)
+    public Task<(List<BenchClient> Clients, int Failed, string? FirstError)> ConnectAsync(int n, int firstIndex, Action<int>? progress = null)
+        => ConnectManyAsync(n, (source, i, ct) => BenchClient.ConnectAsync(SignalR, Server, source, firstIndex + i, ct), progress);
+
+    /// <summary>Connects n clients of any kind with bounded concurrency and spread source addresses; failures are counted.</summary>
+    public async Task<(List<T> Clients, int Failed, string? FirstError)> ConnectManyAsync<T>(
+        int n, Func<IPAddress?, int, CancellationToken, Task<T>> connect, Action<int>? progress = null)
+        where T : class
     {
         var sources = SourceAddresses(n);
-        var slots = new BenchClient?[n];
+        var slots = new T?[n];
         int next = -1;
         int connected = 0;
         int failed = 0;
@@ -97,7 +106,7 @@ internal sealed class GeneratorContext(BenchOptions options, string scenario)
             {
                 try
                 {
-                    slots[i] = await BenchClient.ConnectAsync(SignalR, Server, sources[i % sources.Length], firstIndex + i, cts.Token);
+                    slots[i] = await connect(sources[i % sources.Length], i, cts.Token);
                     progress?.Invoke(Interlocked.Increment(ref connected));
                 }
                 catch (Exception e)
@@ -115,7 +124,7 @@ internal sealed class GeneratorContext(BenchOptions options, string scenario)
         }
 
         await Task.WhenAll(workers);
-        var list = new List<BenchClient>(n);
+        var list = new List<T>(n);
         foreach (var c in slots)
         {
             if (c is not null)

@@ -7,7 +7,7 @@ namespace Herald.Bench.Generator;
 /// Engine.IO v4 / Socket.IO v5 over a direct WebSocket (no polling, no upgrade):
 /// <c>0{…}</c> open → send <c>40</c>; <c>40{"sid"}</c> connected; <c>2</c> ping → <c>3</c>;
 /// join = <c>421["join","room"]</c> answered by <c>431[]</c>; pub = <c>42["pub","room","payload"]</c>;
-/// deliveries = <c>42["msg","payload"]</c>.
+/// deliveries = <c>42["msg","payload"]</c>; the sse scenario's publisher sends <c>42["pub-sse","room","payload"]</c>.
 /// </summary>
 internal sealed class SocketIOBenchClient(Socket socket, int index) : BenchClient(socket, index)
 {
@@ -16,6 +16,12 @@ internal sealed class SocketIOBenchClient(Socket socket, int index) : BenchClien
     public override ValueTask PublishAsync(string room, ReadOnlySpan<byte> payload)
     {
         return SendTextAsync("42[\"pub\",\""u8, RoomBytes(room), "\",\""u8, payload, "\"]"u8);
+    }
+
+    /// <summary>Sends <c>42["pub-sse","room","payload"]</c>: the server pushes it to the SSE topic (the sse scenario).</summary>
+    public ValueTask PublishSseAsync(string room, ReadOnlySpan<byte> payload)
+    {
+        return SendTextAsync("42[\"pub-sse\",\""u8, RoomBytes(room), "\",\""u8, payload, "\"]"u8);
     }
 
     protected override ValueTask OnOpenAsync() => ValueTask.CompletedTask;

@@ -15,6 +15,8 @@ namespace Herald.Sse.Internal;
 /// </summary>
 internal static class SseEventId
 {
+    private static readonly System.Buffers.SearchValues<char> s_tagChars = System.Buffers.SearchValues.Create("0123456789abcdefghijklmnopqrstuvwxyz");
+
     public static string NewInstanceTag()
     {
         Span<byte> bytes = stackalloc byte[6];
@@ -62,6 +64,12 @@ internal static class SseEventId
         var head = value.AsSpan(0, dot);
         var dash = head.IndexOf('-');
         if (dash <= 0 || !long.TryParse(head[(dash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out seq))
+        {
+            return false;
+        }
+
+        // Our tags are 10 base-36 characters; anything else is not ours nor another node's (and is echoed in replays).
+        if (dash > 16 || head[..dash].ContainsAnyExcept(s_tagChars))
         {
             return false;
         }

@@ -1,4 +1,5 @@
-// The hub's demo page in two real headless Chromium pages: they chat in a room through Herald.
+// The hub's demo page in two real headless Chromium pages: they chat in a room through Herald, and the
+// page's live feed (an EventSource on /events) shows the chat and the server clock.
 // The page loads the official browser client from a CDN; here that URL is served from node_modules,
 // so the test needs no network. Screenshots go to artifacts/browser/ (kept by CI).
 import { test, before, after } from "node:test";
@@ -27,7 +28,8 @@ const pageErrors = [];
 
 before(async () => {
   mkdirSync(shots, { recursive: true });
-  hub = spawn("dotnet", [hubDll(), "--urls", "http://127.0.0.1:0"], {
+  // A 1 s clock (5 s by default) so the feed test sees ticks quickly.
+  hub = spawn("dotnet", [hubDll(), "--urls", "http://127.0.0.1:0", "--Herald:Demo:ClockInterval=00:00:01"], {
     cwd: path.join(root, "src/Herald.Server"),
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -82,5 +84,27 @@ test("two pages chat in a room", async () => {
   await bob.screenshot({ path: path.join(shots, "demo-bob.png") });
   const status = await bob.textContent("#status");
   assert.match(status, /connected \((polling|websocket)\)/);
+  assert.deepEqual(pageErrors, []);
+});
+
+test("the live feed over Server-Sent Events shows chat messages and clock ticks", async () => {
+  const carol = await openDemo("carol");
+  await carol.waitForFunction(() => document.getElementById("sse-status").textContent.startsWith("SSE open"), null, { timeout: 10_000 });
+  const ticks = await carol.evaluate(() => Number(document.getElementById("clock").dataset.ticks));
+  // The feed updates by itself: two more clock events arrive (1 s apart in this test's hub).
+  await carol.waitForFunction((t) => Number(document.getElementById("clock").dataset.ticks) >= t + 2, ticks, { timeout: 10_000 });
+  assert.match(await carol.textContent("#clock"), /server clock: .+ · \d+ SSE client\(s\)/);
+
+  // A chat message said by another page reaches carol's feed through SSE (topic "chat"), whatever the room.
+  const dave = await openDemo("dave");
+  await dave.fill("#room", "elsewhere");
+  await dave.click("#join-form button");
+  await dave.waitForFunction(() => document.getElementById("rooms").textContent.includes("elsewhere"), null, { timeout: 10_000 });
+  await dave.fill("#text", "pushed over SSE");
+  await dave.click("#say-form button");
+  await carol.waitForFunction(() => document.getElementById("feed").textContent.includes("[elsewhere] dave: pushed over SSE"), null, { timeout: 10_000 });
+  // carol is not in "elsewhere": her Socket.IO chat log did not get it, only the SSE feed did.
+  assert.ok(!(await carol.textContent("#log")).includes("pushed over SSE"));
+  await carol.screenshot({ path: path.join(shots, "demo-sse-feed.png") });
   assert.deepEqual(pageErrors, []);
 });

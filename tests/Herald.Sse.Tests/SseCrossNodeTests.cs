@@ -1,0 +1,167 @@
+using System.Net;
+using Herald.Testing;
+using Herald.Sse.Redis;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using static Herald.Sse.Tests.SseEndpointTests;
+
+namespace Herald.Sse.Tests;
+
+/// <summary>Two SSE nodes sharing one in-memory store.</summary>
+public sealed class InMemorySseCrossNodeTests : SseCrossNodeTests
+{
+    private InMemorySseHistoryStore? _store;
+
+    protected override ISseHistoryStore StoreForNode(int maxEventsPerAudience)
+        => _store ??= new InMemorySseHistoryStore(maxEventsPerAudience);
+}
+
+/// <summary>Two SSE nodes, each with its own connection to one real redis-server.</summary>
+public sealed class RedisSseCrossNodeTests : SseCrossNodeTests, IAsyncLifetime
+{
+    private readonly List<RedisSseHistoryStore> _stores = [];
+    private RedisServerFixture? _redis;
+
+    public async Task InitializeAsync() => _redis = await RedisServerFixture.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        foreach (var store in _stores)
+        {
+            await store.DisposeAsync();
+        }
+
+        if (_redis is not null)
+        {
+            await _redis.DisposeAsync();
+        }
+    }
+
+    protected override ISseHistoryStore StoreForNode(int maxEventsPerAudience)
+    {
+        var store = new RedisSseHistoryStore(Options.Create(new RedisSseHistoryStoreOptions
+        {
+            Connection = Herald.Redis.RedisConnectionOptions.Parse(_redis!.ConnectionString),
+            MaxEventsPerAudience = maxEventsPerAudience,
+        }));
+        _stores.Add(store);
+        return store;
+    }
+
+    [Fact]
+    public async Task AnUnreachableStoreDoesNotRefuseTheReconnect()
+    {
+        await using var node1 = await StartNodeAsync();
+        var (a, aId) = await node1.ConnectOpenAsync();
+        var last = a.LastEventId;
+        await a.DisposeAsync();
+        await _redis!.StopAsync();
+
+        await using var node2 = await SseTestHost.StartAsync(services: s => s.AddSingleton<ISseHistoryStore>(new RedisSseHistoryStore(Options.Create(
+            new RedisSseHistoryStoreOptions { Connection = Herald.Redis.RedisConnectionOptions.Parse(_redis.ConnectionString + ",connectTimeout=200,asyncTimeout=300") }))));
+        node2.AllowErrors = true;
+        await using var b = await node2.ConnectAsync(lastEventId: last).DefaultTimeout();
+        var open = OpenPayload.Parse((await b.ReadEventAsync().DefaultTimeout()).Data);
+        Assert.Equal((aId, false), (open.ClientId, open.Resumed));
+        Assert.Equal(("herald:missed", "{\"reason\":\"unknown\"}"), Tuple(await b.ReadEventAsync().DefaultTimeout()));
+        Assert.Contains(node2.Logs.Entries, e => e.EventId.Name == "HistoryStoreFailed");
+    }
+}
+
+/// <summary>Two SSE nodes sharing an <see cref="ISseHistoryStore"/>: a client reconnecting to the other node resumes.</summary>
+public abstract class SseCrossNodeTests
+{
+    /// <summary>The store node N uses: one shared instance (in memory) or one connection each (Redis).</summary>
+    protected abstract ISseHistoryStore StoreForNode(int maxEventsPerAudience);
+
+    [Fact]
+    public async Task AReconnectToAnotherNodeGetsWhatTheFirstNodeHadForItWithItsIdsAndTopics()
+    {
+        await using var node1 = await StartNodeAsync();
+        await using var node2 = await StartNodeAsync();
+        var (a, aId) = await node1.ConnectOpenAsync("?topic=news");
+        Assert.True(node1.Server.TryGetClient(aId, out var onNode1));
+        onNode1.Join("joined-by-server");
+        node1.Server.Send("seen");
+        Assert.Equal(["seen"], await ReadData(a, 1));
+        var last = a.LastEventId;
+        var gone = node1.WhenDisconnected(aId);
+        await a.DisposeAsync();
+        await gone.DefaultTimeout();
+
+        node1.Server.Send("all 1");
+        node1.Server.To("news").Send("news 2");
+        node1.Server.To(aId).Emit("direct", "3");
+        node1.Server.To("other").Send("not for a");
+        node1.Server.To("joined-by-server", "news").Send("4, once");
+        node2.Server.Send("node 2, before a came");
+
+        await using var b = await node2.ConnectAsync(lastEventId: last).DefaultTimeout();
+        var open = OpenPayload.Parse((await b.ReadEventAsync().DefaultTimeout()).Data);
+        Assert.Equal((aId, true), (open.ClientId, open.Resumed));
+        var replayed = new List<Testing.Sse.SseTestEvent>();
+        for (var i = 0; i < 4; i++)
+        {
+            replayed.Add(await b.ReadEventAsync().DefaultTimeout());
+        }
+
+        Assert.Equal(["all 1", "news 2", "3", "4, once"], replayed.Select(e => e.Data));
+        Assert.Equal("direct", replayed[2].Type);
+        var node1Tag = last.Split('-')[0];
+        Assert.All(replayed, e => Assert.StartsWith(node1Tag + "-", e.LastEventId, StringComparison.Ordinal));
+
+        // The topics came along (the reconnect asked for none): node 2 delivers them live now, with its own ids.
+        Assert.True(node2.Server.TryGetClient(aId, out var onNode2));
+        Assert.Equal(["joined-by-server", "news"], onNode2.Topics.Order());
+        node2.Server.To("joined-by-server").Send("live on node 2");
+        var live = await b.ReadEventAsync().DefaultTimeout();
+        Assert.Equal("live on node 2", live.Data);
+        Assert.DoesNotContain(node1Tag, live.LastEventId, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AClientClosedOnOneNodeGets204FromTheOther()
+    {
+        await using var node1 = await StartNodeAsync();
+        await using var node2 = await StartNodeAsync();
+        var (a, aId) = await node1.ConnectOpenAsync();
+        await using var a_ = a;
+        node1.Server.To(aId).Close();
+        Assert.Empty(await a.ReadToEndAsync().DefaultTimeout());
+
+        await using var again = await node2.ConnectAsync(lastEventId: a.LastEventId).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.NoContent, again.StatusCode);
+    }
+
+    [Fact]
+    public async Task WhatTheStoreNoLongerHoldsOrNeverHadIsReportedAsMissed()
+    {
+        await using var node1 = await StartNodeAsync(maxEventsPerAudience: 2);
+        await using var node2 = await StartNodeAsync(maxEventsPerAudience: 2);
+        var (a, aId) = await node1.ConnectOpenAsync();
+        var last = a.LastEventId;
+        var gone = node1.WhenDisconnected(aId);
+        await a.DisposeAsync();
+        await gone.DefaultTimeout();
+        node1.Server.Send("1");
+        node1.Server.Send("2");
+        node1.Server.Send("3");
+
+        await using var b = await node2.ConnectAsync(lastEventId: last).DefaultTimeout();
+        Assert.True(OpenPayload.Parse((await b.ReadEventAsync().DefaultTimeout()).Data).Resumed);
+        Assert.Equal(("herald:missed", "{\"reason\":\"history\"}"), Tuple(await b.ReadEventAsync().DefaultTimeout()));
+        Assert.Equal(["2", "3"], await ReadData(b, 2));
+
+        // An instance the store never heard of (well-formed id): a fresh session, told it missed data.
+        await using var c = await node2.ConnectAsync(lastEventId: "abcdefghij-5.someone").DefaultTimeout();
+        var open = OpenPayload.Parse((await c.ReadEventAsync().DefaultTimeout()).Data);
+        Assert.Equal(("someone", false), (open.ClientId, open.Resumed));
+        Assert.Equal(("herald:missed", "{\"reason\":\"unknown\"}"), Tuple(await c.ReadEventAsync().DefaultTimeout()));
+    }
+
+    private protected Task<SseTestHost> StartNodeAsync(int maxEventsPerAudience = 256)
+    {
+        var store = StoreForNode(maxEventsPerAudience);
+        return SseTestHost.StartAsync(services: s => s.AddSingleton(store));
+    }
+}
