@@ -133,6 +133,27 @@ public abstract class SseCrossNodeTests
         Assert.Equal(HttpStatusCode.NoContent, again.StatusCode);
     }
 
+    private async Task WaitUntilStoredAsync(string lastEventId, int expectedEvents)
+    {
+        // id format: {instance}-{seq}.{clientId}
+        var dash = lastEventId.IndexOf('-', StringComparison.Ordinal);
+        var dot = lastEventId.IndexOf('.', dash);
+        var instance = lastEventId[..dash];
+        var seq = long.Parse(lastEventId[(dash + 1)..dot], System.Globalization.CultureInfo.InvariantCulture);
+        var clientId = lastEventId[(dot + 1)..];
+        var store = StoreForNode(2);
+        while (true)
+        {
+            var result = await store.ResumeAsync(instance, clientId, seq, CancellationToken.None);
+            if (result.Events.Count >= expectedEvents)
+            {
+                return;
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
     [Fact]
     public async Task WhatTheStoreNoLongerHoldsOrNeverHadIsReportedAsMissed()
     {
@@ -146,6 +167,10 @@ public abstract class SseCrossNodeTests
         node1.Server.Send("1");
         node1.Server.Send("2");
         node1.Server.Send("3");
+
+        // The store is written asynchronously: wait (bounded) until it holds the newest event before
+        // reconnecting elsewhere, so the test checks replay, not the write race.
+        await WaitUntilStoredAsync(last!, expectedEvents: 2).DefaultTimeout();
 
         await using var b = await node2.ConnectAsync(lastEventId: last).DefaultTimeout();
         Assert.True(OpenPayload.Parse((await b.ReadEventAsync().DefaultTimeout()).Data).Resumed);
