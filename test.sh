@@ -8,7 +8,7 @@ dotnet build Herald.slnx -c Release -warnaserror
 dotnet test Herald.slnx -c Release --no-build --logger "console;verbosity=normal" --results-directory artifacts/test-results
 for dir in tests/interop tests/browser; do
   if [ -f "$dir/package.json" ]; then
-    (cd "$dir" && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm test)
+    (cd "$dir" && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; } && npm test)
   fi
 done
 # Load-tool smoke run: every scenario against every target at small N; fails if any message is missing.
