@@ -1,5 +1,5 @@
-using System.Net.WebSockets;
 using System.Threading.Channels;
+using Herald.EngineIO.WebSockets;
 using Herald.Protocol.EngineIO;
 using Microsoft.Extensions.Logging;
 
@@ -33,7 +33,7 @@ internal sealed partial class EngineSession : EngineConnection
 
     private volatile SessionState _state;
     private string _transportName;
-    private WebSocket? _webSocket;
+    private ServerWebSocket? _webSocket;
     private bool _flushing;
     private string _closeReason = EngineCloseReasons.ForcedClose;
     private bool _clientClosed;
@@ -45,7 +45,7 @@ internal sealed partial class EngineSession : EngineConnection
     private bool _pingSent;
     private long _closeDeadline;
 
-    public EngineSession(EngineIOServer server, string id, string transportName, EngineRequestInfo request, WebSocket? webSocket)
+    public EngineSession(EngineIOServer server, string id, string transportName, EngineRequestInfo request, ServerWebSocket? webSocket)
     {
         _server = server;
         _logger = server.Logger;
@@ -160,7 +160,7 @@ internal sealed partial class EngineSession : EngineConnection
     /// <summary>Closes now, dropping what is queued. Idempotent; the listener hears about it once.</summary>
     internal void Abort(string reason, Exception? error = null, bool clientClosed = false)
     {
-        WebSocket? probe;
+        ServerWebSocket? probe;
         bool rememberPoll;
         lock (_lock)
         {
@@ -196,7 +196,7 @@ internal sealed partial class EngineSession : EngineConnection
     internal void OnTick(long now)
     {
         string? abortReason = null;
-        WebSocket? expiredProbe = null;
+        ServerWebSocket? expiredProbe = null;
         var signal = false;
         lock (_lock)
         {
