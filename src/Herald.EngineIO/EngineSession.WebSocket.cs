@@ -31,23 +31,31 @@ internal sealed partial class EngineSession
     /// <summary>Runs the session over <paramref name="webSocket"/> until it closes (the WebSocket request lasts that long).</summary>
     internal async Task RunWebSocketAsync(ServerWebSocket webSocket, CancellationToken requestAborted)
     {
-        var receiving = ReceiveLoopAsync(webSocket, requestAborted);
-        await WriteLoopAsync(webSocket);
-
-        // The session is closed and our close frame sent: give the client CloseTimeout to answer it.
-        if (!receiving.IsCompleted)
+        // From here on, queuing a packet schedules the drain (before, the open packet had to go out first).
+        lock (_lock)
         {
-            try
+            _writer = webSocket;
+        }
+
+        Signal();
+        await ReceiveLoopAsync(webSocket, requestAborted);
+
+        // The session is closed (the receive loop's end closes it): let the drain finish its last write and
+        // the close frame before the request ends; Abort already bounded that by CloseTimeout.
+        Task? draining = null;
+        lock (_lock)
+        {
+            if (_drainScheduled)
             {
-                await receiving.WaitAsync(_server.Options.CloseTimeout);
-            }
-            catch (TimeoutException)
-            {
-                webSocket.Abort();
+                _drainDone ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                draining = _drainDone.Task;
             }
         }
 
-        await receiving;
+        if (draining is not null)
+        {
+            await draining;
+        }
     }
 
     /// <summary>
@@ -178,8 +186,10 @@ internal sealed partial class EngineSession
                 if (frame.Kind == WebSocketMessageKind.TooBig)
                 {
                     EngineIOLog.PayloadTooLarge(_logger, Id, _server.Options.MaxHttpBufferSize + 1L);
-                    Abort(EngineCloseReasons.TransportError, new InvalidDataException("WebSocket message larger than maxPayload."));
+
+                    // The 1009 goes out before the session closes, so the drain's normal close cannot overtake it.
                     await CloseQuietlyAsync(webSocket, WebSocketCloseCodes.MessageTooBig);
+                    Abort(EngineCloseReasons.TransportError, new InvalidDataException("WebSocket message larger than maxPayload."));
                     return;
                 }
 
@@ -220,8 +230,17 @@ internal sealed partial class EngineSession
         }
     }
 
-    private async Task WriteLoopAsync(ServerWebSocket webSocket)
+    /// <summary>The drain, run on the thread pool (see <see cref="EngineSession"/>).</summary>
+    void IThreadPoolWorkItem.Execute() => _ = DrainAsync();
+
+    /// <summary>
+    /// Writes everything queued, batch after batch, until the queue is empty; then the next
+    /// <see cref="Send(EngineMessage)"/> schedules it again. Completes synchronously while the socket
+    /// keeps up. Once the session is closed it sends the close frame.
+    /// </summary>
+    private async Task DrainAsync()
     {
+        var webSocket = _writer!;
         try
         {
             while (true)
@@ -229,14 +248,14 @@ internal sealed partial class EngineSession
                 OutboundPacket[]? batch = null;
                 var count = 0;
                 var finishClose = false;
+                var closed = false;
                 lock (_lock)
                 {
                     if (_state == SessionState.Closed)
                     {
-                        break;
+                        closed = true;
                     }
-
-                    if (_queue.Count > 0)
+                    else if (_queue.Count > 0)
                     {
                         batch = TakeQueuedLocked(out count);
                         _flushing = true;
@@ -248,24 +267,26 @@ internal sealed partial class EngineSession
                     else
                     {
                         _flushing = false;
+                        _drainScheduled = false;
+                        return;
                     }
                 }
 
                 if (finishClose)
                 {
                     Abort(_closeReason);
-                    break;
+                    closed = true;
                 }
 
-                if (batch is null)
+                if (closed)
                 {
-                    await WaitForSignalAsync(CancellationToken.None);
-                    continue;
+                    await CloseQuietlyAsync(webSocket, WebSocketCloseCodes.NormalClosure);
+                    break;
                 }
 
                 try
                 {
-                    var pending = WriteBatchAsync(webSocket, batch, count);
+                    var pending = WriteBatchAsync(webSocket, batch!, count);
                     if (!pending.IsCompletedSuccessfully)
                     {
                         await pending;
@@ -273,7 +294,7 @@ internal sealed partial class EngineSession
                 }
                 finally
                 {
-                    ReturnBatch(batch, count);
+                    ReturnBatch(batch!, count);
                 }
             }
         }
@@ -281,10 +302,17 @@ internal sealed partial class EngineSession
         {
             Abort(EngineCloseReasons.TransportError, ex);
             webSocket.Abort();
-            return;
         }
 
-        await CloseQuietlyAsync(webSocket, WebSocketCloseCodes.NormalClosure);
+        TaskCompletionSource? done;
+        lock (_lock)
+        {
+            _drainScheduled = false;
+            _flushing = false;
+            done = _drainDone;
+        }
+
+        done?.TrySetResult();
     }
 
     /// <summary>

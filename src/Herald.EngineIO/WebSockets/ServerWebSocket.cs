@@ -31,6 +31,8 @@ internal sealed class ServerWebSocket : IAsyncDisposable
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private int _closeSent;
     private volatile bool _aborted;
+    private volatile bool _disposed;
+    private ITimer? _abortTimer;
 
     // A fragmented message being assembled (null between messages, so an idle connection holds nothing).
     private byte[]? _partial;
@@ -186,13 +188,35 @@ internal sealed class ServerWebSocket : IAsyncDisposable
     /// <summary>Drops the connection (no close handshake); pending reads and writes end.</summary>
     public void Abort()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
         _aborted = true;
         _reader.CancelPendingRead();
         _context.Abort();
     }
 
+    /// <summary>Aborts the connection after <paramref name="delay"/> unless it was disposed by then (the request ended).</summary>
+    public void AbortAfter(TimeSpan delay, TimeProvider time)
+    {
+        if (_disposed || _abortTimer is not null)
+        {
+            return;
+        }
+
+        var timer = time.CreateTimer(static state => ((ServerWebSocket)state!).Abort(), this, delay, Timeout.InfiniteTimeSpan);
+        if (Interlocked.CompareExchange(ref _abortTimer, timer, null) is not null || _disposed)
+        {
+            timer.Dispose();
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
+        _disposed = true;
+        Interlocked.Exchange(ref _abortTimer, null)?.Dispose();
         ReturnPartial();
         await _reader.CompleteAsync();
         await _stream.DisposeAsync();
