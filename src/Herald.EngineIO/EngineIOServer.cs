@@ -2,11 +2,10 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using Herald.EngineIO.WebSockets;
 using Herald.Protocol.EngineIO;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.WebSockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Primitives;
@@ -24,7 +23,6 @@ public sealed partial class EngineIOServer : IAsyncDisposable
     private readonly ConcurrentDictionary<string, EngineSession> _sessions = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
     private readonly ITimer _sweepTimer;
-    private readonly WebSocketMiddleware _webSocketMiddleware;
     private readonly string[] _handshakeUpgrades;
     private readonly ConcurrentDictionary<string, long> _clientClosedPolls = new(StringComparer.Ordinal);
     private int _sweeping;
@@ -46,11 +44,6 @@ public sealed partial class EngineIOServer : IAsyncDisposable
         _handshakeUpgrades = options.AllowUpgrades && options.Transports.Contains(EngineTransports.WebSocket)
             ? [EngineTransports.WebSocket]
             : [];
-
-        // Kestrel only exposes WebSockets through the WebSockets middleware; run it per request when the app
-        // did not add it (UseWebSockets), so MapEngineIO works on its own.
-        _webSocketMiddleware = new WebSocketMiddleware(HandleCoreAsync,
-            Microsoft.Extensions.Options.Options.Create(new WebSocketOptions { KeepAliveInterval = TimeSpan.Zero }), loggerFactory);
 
         // One timer for every session's heartbeat. Its period bounds how late a ping can be: a tenth of the
         // shorter heartbeat setting, between 10 ms and 1 s.
@@ -89,16 +82,13 @@ public sealed partial class EngineIOServer : IAsyncDisposable
     internal long ToTimestamp(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
 
     /// <summary>Handles one request addressed to the Engine.IO endpoint (the path is assumed to match).</summary>
-    public Task HandleRequestAsync(HttpContext context)
+    /// <remarks>
+    /// WebSockets are accepted here, over the HTTP/1.1 upgrade, with Herald's own RFC 6455 framing (no need
+    /// for <c>UseWebSockets</c>): frames are built once per message and written in batches.
+    /// </remarks>
+    public async Task HandleRequestAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return context.Features.Get<IHttpWebSocketFeature>() is null
-            ? _webSocketMiddleware.Invoke(context)
-            : HandleCoreAsync(context);
-    }
-
-    private async Task HandleCoreAsync(HttpContext context)
-    {
         var request = context.Request;
         if (Options.Cors is { } cors)
         {
@@ -132,7 +122,7 @@ public sealed partial class EngineIOServer : IAsyncDisposable
         }
 
         var isWebSocketTransport = transport[0] == EngineTransports.WebSocket;
-        var isWebSocketRequest = context.WebSockets.IsWebSocketRequest;
+        var isWebSocketRequest = ServerWebSocket.IsWebSocketRequest(context);
         if (isWebSocketTransport != isWebSocketRequest)
         {
             // A websocket transport over plain HTTP, or a WebSocket upgrade that claims to be polling.
@@ -168,17 +158,20 @@ public sealed partial class EngineIOServer : IAsyncDisposable
                     return;
                 }
 
-                System.Net.WebSockets.WebSocket webSocket;
+                ServerWebSocket webSocket;
                 try
                 {
-                    webSocket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { KeepAliveInterval = TimeSpan.Zero });
+                    webSocket = await ServerWebSocket.AcceptAsync(context);
                 }
-                catch (Exception ex) when (ex is IOException or OperationCanceledException or System.Net.WebSockets.WebSocketException)
+                catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
                 {
                     return;
                 }
 
-                await session.RunUpgradeAsync(webSocket, context.RequestAborted);
+                await using (webSocket)
+                {
+                    await session.RunUpgradeAsync(webSocket, context.RequestAborted);
+                }
             }
             else if (HttpMethods.IsGet(request.Method))
             {
@@ -227,24 +220,25 @@ public sealed partial class EngineIOServer : IAsyncDisposable
 
         if (webSocket)
         {
-            System.Net.WebSockets.WebSocket socket;
+            ServerWebSocket socket;
             try
             {
-                socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { KeepAliveInterval = TimeSpan.Zero });
+                socket = await ServerWebSocket.AcceptAsync(context);
             }
-            catch (Exception ex) when (ex is IOException or OperationCanceledException or System.Net.WebSockets.WebSocketException)
+            catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
             {
                 return;
             }
 
+            await using var owned = socket;
             var session = new EngineSession(this, id, EngineTransports.WebSocket, info, socket);
             _sessions[id] = session;
             EngineIOLog.SessionOpened(Logger, id, EngineTransports.WebSocket);
             try
             {
-                await socket.SendAsync(openPacket.WrittenMemory, System.Net.WebSockets.WebSocketMessageType.Text, endOfMessage: true, context.RequestAborted);
+                await socket.WriteAsync(WebSocketFrames.Build(WebSocketFrames.OpText, openPacket.WrittenSpan), context.RequestAborted);
             }
-            catch (Exception ex) when (ex is System.Net.WebSockets.WebSocketException or OperationCanceledException or IOException)
+            catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException)
             {
                 session.Abort(EngineCloseReasons.TransportError, ex);
                 socket.Abort();

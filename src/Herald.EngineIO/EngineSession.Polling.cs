@@ -54,6 +54,7 @@ internal sealed partial class EngineSession
         {
             while (true)
             {
+                var signal = GetSignal();
                 lock (_lock)
                 {
                     if (_state == SessionState.Closed)
@@ -78,7 +79,7 @@ internal sealed partial class EngineSession
                     }
                 }
 
-                await WaitForSignalAsync(aborted);
+                await WaitForSignalAsync(signal, aborted);
             }
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)

@@ -1,12 +1,14 @@
 using System.Buffers;
-using System.Net.WebSockets;
+using Herald.EngineIO.WebSockets;
 using Herald.Protocol.EngineIO;
 
 namespace Herald.EngineIO;
 
 /// <summary>
 /// The WebSocket transport: one frame per packet, a receive loop that holds no buffer while idle (zero-byte
-/// reads), and one writer loop that drains the queue in batches. Also the upgrade from polling
+/// reads), and one writer loop that drains the queue in batches: every frame queued is copied into one
+/// buffer and written with one flush, and a message's frame is built once and shared by every connection
+/// it is sent to (<see cref="WebSocketFrames.GetFrame"/>). Also the upgrade from polling
 /// (<c>2probe</c> → <c>3probe</c>, pending poll answered <c>6</c>, then <c>5</c>).
 /// </summary>
 internal sealed partial class EngineSession
@@ -14,40 +16,53 @@ internal sealed partial class EngineSession
     private static readonly byte[] s_ping = "2"u8.ToArray();
     private static readonly byte[] s_close = "1"u8.ToArray();
     private static readonly byte[] s_noop = "6"u8.ToArray();
-    private static readonly byte[] s_pongProbe = "3probe"u8.ToArray();
     private static readonly byte[] s_ok = "ok"u8.ToArray();
+    private static readonly byte[] s_pingFrame = WebSocketFrames.Build(WebSocketFrames.OpText, "2"u8);
+    private static readonly byte[] s_noopFrame = WebSocketFrames.Build(WebSocketFrames.OpText, "6"u8);
+    private static readonly byte[] s_pongProbeFrame = WebSocketFrames.Build(WebSocketFrames.OpText, "3probe"u8);
+
+    // A batch bigger than this is written in several chunks (each one flush) rather than one big rented buffer.
+    private const int MaxWriteChunk = 64 * 1024;
 
     private UpgradeState _upgrade;
-    private WebSocket? _probeSocket;
+    private ServerWebSocket? _probeSocket;
     private long _upgradeDeadline;
 
     /// <summary>Runs the session over <paramref name="webSocket"/> until it closes (the WebSocket request lasts that long).</summary>
-    internal async Task RunWebSocketAsync(WebSocket webSocket, CancellationToken requestAborted)
+    internal async Task RunWebSocketAsync(ServerWebSocket webSocket, CancellationToken requestAborted)
     {
-        var receiving = ReceiveLoopAsync(webSocket, requestAborted);
-        await WriteLoopAsync(webSocket);
-
-        // The session is closed and our close frame sent: give the client CloseTimeout to answer it.
-        if (!receiving.IsCompleted)
+        // From here on, queuing a packet schedules the drain (before, the open packet had to go out first).
+        lock (_lock)
         {
-            try
+            _writer = webSocket;
+        }
+
+        Signal();
+        await ReceiveLoopAsync(webSocket, requestAborted);
+
+        // The session is closed (the receive loop's end closes it): let the drain finish its last write and
+        // the close frame before the request ends; Abort already bounded that by CloseTimeout.
+        Task? draining = null;
+        lock (_lock)
+        {
+            if (_drainScheduled)
             {
-                await receiving.WaitAsync(_server.Options.CloseTimeout);
-            }
-            catch (TimeoutException)
-            {
-                webSocket.Abort();
+                _drainDone ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                draining = _drainDone.Task;
             }
         }
 
-        await receiving;
+        if (draining is not null)
+        {
+            await draining;
+        }
     }
 
     /// <summary>
     /// A WebSocket opened with the sid of a polling session: the upgrade. Returns once the WebSocket ends,
     /// either as the session's transport or as a failed probe (the session then goes on polling).
     /// </summary>
-    internal async Task RunUpgradeAsync(WebSocket webSocket, CancellationToken requestAborted)
+    internal async Task RunUpgradeAsync(ServerWebSocket webSocket, CancellationToken requestAborted)
     {
         var accepted = false;
         lock (_lock)
@@ -64,7 +79,7 @@ internal sealed partial class EngineSession
 
         if (!accepted)
         {
-            await CloseQuietlyAsync(webSocket, WebSocketCloseStatus.PolicyViolation);
+            await CloseQuietlyAsync(webSocket, WebSocketCloseCodes.PolicyViolation);
             return;
         }
 
@@ -73,8 +88,8 @@ internal sealed partial class EngineSession
         {
             while (!upgraded)
             {
-                var frame = await ReceiveFrameAsync(webSocket, _server.Options.MaxHttpBufferSize, requestAborted);
-                if (frame.Kind != FrameKind.Message)
+                var frame = await webSocket.ReceiveAsync(_server.Options.MaxHttpBufferSize, requestAborted);
+                if (frame.Kind != WebSocketMessageKind.Message)
                 {
                     break;
                 }
@@ -88,7 +103,7 @@ internal sealed partial class EngineSession
 
                     if (type == EnginePacketType.Ping && data.SequenceEqual(EngineLiterals.Probe))
                     {
-                        await webSocket.SendAsync(s_pongProbe, WebSocketMessageType.Text, endOfMessage: true, requestAborted);
+                        await webSocket.WriteAsync(s_pongProbeFrame, requestAborted);
                         lock (_lock)
                         {
                             if (_upgrade == UpgradeState.Probing && ReferenceEquals(_probeSocket, webSocket))
@@ -130,7 +145,7 @@ internal sealed partial class EngineSession
                 }
             }
         }
-        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
         {
             EngineIOLog.UpgradeFailed(_logger, Id, ex);
         }
@@ -146,7 +161,7 @@ internal sealed partial class EngineSession
                 }
             }
 
-            await CloseQuietlyAsync(webSocket, WebSocketCloseStatus.NormalClosure);
+            await CloseQuietlyAsync(webSocket, WebSocketCloseCodes.NormalClosure);
             return;
         }
 
@@ -155,24 +170,33 @@ internal sealed partial class EngineSession
         await RunWebSocketAsync(webSocket, requestAborted);
     }
 
-    private async Task ReceiveLoopAsync(WebSocket webSocket, CancellationToken requestAborted)
+    private async Task ReceiveLoopAsync(ServerWebSocket webSocket, CancellationToken requestAborted)
     {
         try
         {
             while (true)
             {
-                var frame = await ReceiveFrameAsync(webSocket, _server.Options.MaxHttpBufferSize, requestAborted);
-                if (frame.Kind == FrameKind.Closed)
+                var frame = await webSocket.ReceiveAsync(_server.Options.MaxHttpBufferSize, requestAborted);
+                if (frame.Kind == WebSocketMessageKind.Closed)
                 {
                     Abort(EngineCloseReasons.TransportClose);
                     return;
                 }
 
-                if (frame.Kind == FrameKind.TooBig)
+                if (frame.Kind == WebSocketMessageKind.TooBig)
                 {
                     EngineIOLog.PayloadTooLarge(_logger, Id, _server.Options.MaxHttpBufferSize + 1L);
+
+                    // The 1009 goes out before the session closes, so the drain's normal close cannot overtake it.
+                    await CloseQuietlyAsync(webSocket, WebSocketCloseCodes.MessageTooBig);
                     Abort(EngineCloseReasons.TransportError, new InvalidDataException("WebSocket message larger than maxPayload."));
-                    await CloseQuietlyAsync(webSocket, WebSocketCloseStatus.MessageTooBig);
+                    return;
+                }
+
+                if (frame.Kind == WebSocketMessageKind.Invalid)
+                {
+                    // A WebSocket protocol violation; the close frame (1002 or 1007) is already sent.
+                    Abort(EngineCloseReasons.TransportError, new InvalidDataException("Invalid WebSocket frame."));
                     return;
                 }
 
@@ -195,7 +219,7 @@ internal sealed partial class EngineSession
                 }
             }
         }
-        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
         {
             Abort(EngineCloseReasons.TransportClose, ex);
         }
@@ -206,8 +230,17 @@ internal sealed partial class EngineSession
         }
     }
 
-    private async Task WriteLoopAsync(WebSocket webSocket)
+    /// <summary>The drain, run on the thread pool (see <see cref="EngineSession"/>).</summary>
+    void IThreadPoolWorkItem.Execute() => _ = DrainAsync();
+
+    /// <summary>
+    /// Writes everything queued, batch after batch, until the queue is empty; then the next
+    /// <see cref="Send(EngineMessage)"/> schedules it again. Completes synchronously while the socket
+    /// keeps up. Once the session is closed it sends the close frame.
+    /// </summary>
+    private async Task DrainAsync()
     {
+        var webSocket = _writer!;
         try
         {
             while (true)
@@ -215,14 +248,14 @@ internal sealed partial class EngineSession
                 OutboundPacket[]? batch = null;
                 var count = 0;
                 var finishClose = false;
+                var closed = false;
                 lock (_lock)
                 {
                     if (_state == SessionState.Closed)
                     {
-                        break;
+                        closed = true;
                     }
-
-                    if (_queue.Count > 0)
+                    else if (_queue.Count > 0)
                     {
                         batch = TakeQueuedLocked(out count);
                         _flushing = true;
@@ -234,57 +267,160 @@ internal sealed partial class EngineSession
                     else
                     {
                         _flushing = false;
+                        _drainScheduled = false;
+                        return;
                     }
                 }
 
                 if (finishClose)
                 {
                     Abort(_closeReason);
-                    break;
+                    closed = true;
                 }
 
-                if (batch is null)
+                if (closed)
                 {
-                    await WaitForSignalAsync(CancellationToken.None);
-                    continue;
+                    await CloseQuietlyAsync(webSocket, WebSocketCloseCodes.NormalClosure);
+                    break;
                 }
 
                 try
                 {
-                    for (var i = 0; i < count; i++)
+                    var pending = WriteBatchAsync(webSocket, batch!, count);
+                    if (!pending.IsCompletedSuccessfully)
                     {
-                        var packet = batch[i];
-                        if (packet.Message is { } message)
-                        {
-                            await webSocket.SendAsync(message.Payload, message.IsBinary ? WebSocketMessageType.Binary : WebSocketMessageType.Text,
-                                endOfMessage: true, CancellationToken.None);
-                        }
-                        else
-                        {
-                            await webSocket.SendAsync(packet.Type == EnginePacketType.Ping ? s_ping : s_noop, WebSocketMessageType.Text,
-                                endOfMessage: true, CancellationToken.None);
-                        }
+                        await pending;
                     }
                 }
                 finally
                 {
-                    ReturnBatch(batch, count);
+                    ReturnBatch(batch!, count);
                 }
             }
         }
-        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
         {
             Abort(EngineCloseReasons.TransportError, ex);
             webSocket.Abort();
-            return;
         }
 
-        await CloseQuietlyAsync(webSocket, WebSocketCloseStatus.NormalClosure);
+        TaskCompletionSource? done;
+        lock (_lock)
+        {
+            _drainScheduled = false;
+            _flushing = false;
+            done = _drainDone;
+        }
+
+        done?.TrySetResult();
     }
 
-    private async Task CloseQuietlyAsync(WebSocket webSocket, WebSocketCloseStatus status)
+    /// <summary>
+    /// Writes a batch of packets: a lone frame as is (no copy), several copied into one pooled buffer and
+    /// written with one flush (chunks of <see cref="MaxWriteChunk"/> for very large batches).
+    /// </summary>
+    private static ValueTask WriteBatchAsync(ServerWebSocket webSocket, OutboundPacket[] batch, int count)
     {
-        if (webSocket.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
+        if (count == 1)
+        {
+            return webSocket.WriteAsync(FrameOf(batch[0]));
+        }
+
+        var total = 0L;
+        for (var i = 0; i < count; i++)
+        {
+            total += FrameOf(batch[i]).Length;
+        }
+
+        if (total > MaxWriteChunk)
+        {
+            return WriteChunkedAsync(webSocket, batch, count);
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent((int)total);
+        var written = 0;
+        for (var i = 0; i < count; i++)
+        {
+            var frame = FrameOf(batch[i]);
+            frame.CopyTo(buffer.AsSpan(written));
+            written += frame.Length;
+        }
+
+        ValueTask write;
+        try
+        {
+            write = webSocket.WriteAsync(buffer.AsMemory(0, written));
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+
+        if (write.IsCompletedSuccessfully)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            return ValueTask.CompletedTask;
+        }
+
+        return ReturnAfterAsync(write, buffer);
+
+        static async ValueTask ReturnAfterAsync(ValueTask write, byte[] buffer)
+        {
+            try
+            {
+                await write;
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+    }
+
+    private static async ValueTask WriteChunkedAsync(ServerWebSocket webSocket, OutboundPacket[] batch, int count)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(MaxWriteChunk);
+        try
+        {
+            var written = 0;
+            for (var i = 0; i < count; i++)
+            {
+                var frame = FrameOf(batch[i]);
+                if (written + frame.Length > buffer.Length && written > 0)
+                {
+                    await webSocket.WriteAsync(buffer.AsMemory(0, written));
+                    written = 0;
+                }
+
+                if (frame.Length > buffer.Length)
+                {
+                    await webSocket.WriteAsync(frame);
+                    continue;
+                }
+
+                frame.CopyTo(buffer.AsSpan(written));
+                written += frame.Length;
+            }
+
+            if (written > 0)
+            {
+                await webSocket.WriteAsync(buffer.AsMemory(0, written));
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static byte[] FrameOf(OutboundPacket packet) => packet.Message is { } message
+        ? WebSocketFrames.GetFrame(message)
+        : packet.Type == EnginePacketType.Ping ? s_pingFrame : s_noopFrame;
+
+    private async Task CloseQuietlyAsync(ServerWebSocket webSocket, ushort status)
+    {
+        if (!webSocket.CanSendClose)
         {
             return;
         }
@@ -292,100 +428,11 @@ internal sealed partial class EngineSession
         using var timeout = new CancellationTokenSource(_server.Options.CloseTimeout);
         try
         {
-            await webSocket.CloseOutputAsync(status, null, timeout.Token);
+            await webSocket.CloseOutputAsync(status, timeout.Token);
         }
-        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
         {
             webSocket.Abort();
-        }
-    }
-
-    /// <summary>
-    /// Reads one whole message. The first read has no buffer (an idle connection holds none); the message is
-    /// then read into a pooled buffer that grows up to <paramref name="maxSize"/>.
-    /// </summary>
-    private static async ValueTask<ReceivedFrame> ReceiveFrameAsync(WebSocket webSocket, int maxSize, CancellationToken cancellationToken)
-    {
-        var first = await webSocket.ReceiveAsync(Memory<byte>.Empty, cancellationToken);
-        if (first.MessageType == WebSocketMessageType.Close)
-        {
-            return new ReceivedFrame(FrameKind.Closed, false, null, 0);
-        }
-
-        var isBinary = first.MessageType == WebSocketMessageType.Binary;
-        if (first.EndOfMessage)
-        {
-            return new ReceivedFrame(FrameKind.Message, isBinary, null, 0);
-        }
-
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(4096, maxSize + 1));
-        var count = 0;
-        try
-        {
-            while (true)
-            {
-                if (count == buffer.Length)
-                {
-                    if (count > maxSize)
-                    {
-                        ArrayPool<byte>.Shared.Return(buffer);
-                        return new ReceivedFrame(FrameKind.TooBig, isBinary, null, 0);
-                    }
-
-                    var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min(buffer.Length * 2L, maxSize + 1L));
-                    buffer.AsSpan(0, count).CopyTo(bigger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = bigger;
-                }
-
-                var result = await webSocket.ReceiveAsync(buffer.AsMemory(count), cancellationToken);
-                if (result.MessageType == WebSocketMessageType.Close)
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    return new ReceivedFrame(FrameKind.Closed, false, null, 0);
-                }
-
-                count += result.Count;
-                if (count > maxSize)
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    return new ReceivedFrame(FrameKind.TooBig, isBinary, null, 0);
-                }
-
-                if (result.EndOfMessage)
-                {
-                    return new ReceivedFrame(FrameKind.Message, isBinary, buffer, count);
-                }
-            }
-        }
-        catch
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            throw;
-        }
-    }
-
-    private enum FrameKind
-    {
-        Message,
-        Closed,
-        TooBig,
-    }
-
-    private readonly struct ReceivedFrame(FrameKind kind, bool isBinary, byte[]? buffer, int length)
-    {
-        public FrameKind Kind { get; } = kind;
-
-        public bool IsBinary { get; } = isBinary;
-
-        public ReadOnlySpan<byte> Span => buffer is null ? default : buffer.AsSpan(0, length);
-
-        public void Return()
-        {
-            if (buffer is not null)
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
         }
     }
 }

@@ -1,5 +1,5 @@
-using System.Net.WebSockets;
 using System.Threading.Channels;
+using Herald.EngineIO.WebSockets;
 using Herald.Protocol.EngineIO;
 using Microsoft.Extensions.Logging;
 
@@ -12,28 +12,28 @@ namespace Herald.EngineIO;
 /// </summary>
 /// <remarks>
 /// States: Open → (Closing: a graceful <see cref="Close"/> waits for the queue to be flushed) → Closed.
-/// Every field below is guarded by <see cref="_lock"/>, which is never held across an await. Waiters (the
-/// polling GET or the WebSocket writer, one at a time) sleep on <see cref="_signal"/>, a one-slot channel
-/// written when the queue becomes non-empty or the state changes; it is completed when the session closes,
-/// which wakes every waiter for good.
+/// Every field below is guarded by <see cref="_lock"/>, which is never held across an await. Over WebSocket
+/// the writer is not a waiting loop but a drain scheduled on the thread pool when the first packet is
+/// queued (this object is the work item): an idle connection holds no writer state, and every packet
+/// queued before the drain runs goes out in the same flush. A polling GET sleeps on <see cref="_signal"/>,
+/// a one-slot channel created on first use, written when the queue becomes non-empty or the state changes
+/// and completed when the session closes.
 /// </remarks>
-internal sealed partial class EngineSession : EngineConnection
+internal sealed partial class EngineSession : EngineConnection, IThreadPoolWorkItem
 {
     private readonly EngineIOServer _server;
     private readonly ILogger _logger;
     private readonly int _maxQueue;
     private readonly Lock _lock = new();
     private readonly Queue<OutboundPacket> _queue = new();
-    private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1)
-    {
-        FullMode = BoundedChannelFullMode.DropWrite,
-        SingleReader = false,
-        SingleWriter = false,
-    });
+    private Channel<bool>? _signal;
 
     private volatile SessionState _state;
     private string _transportName;
-    private WebSocket? _webSocket;
+    private ServerWebSocket? _webSocket;
+    private ServerWebSocket? _writer;
+    private bool _drainScheduled;
+    private TaskCompletionSource? _drainDone;
     private bool _flushing;
     private string _closeReason = EngineCloseReasons.ForcedClose;
     private bool _clientClosed;
@@ -45,7 +45,7 @@ internal sealed partial class EngineSession : EngineConnection
     private bool _pingSent;
     private long _closeDeadline;
 
-    public EngineSession(EngineIOServer server, string id, string transportName, EngineRequestInfo request, WebSocket? webSocket)
+    public EngineSession(EngineIOServer server, string id, string transportName, EngineRequestInfo request, ServerWebSocket? webSocket)
     {
         _server = server;
         _logger = server.Logger;
@@ -90,6 +90,7 @@ internal sealed partial class EngineSession : EngineConnection
     {
         ArgumentNullException.ThrowIfNull(message);
         bool wasEmpty;
+        var schedule = false;
         lock (_lock)
         {
             if (_state != SessionState.Open || _queue.Count >= _maxQueue)
@@ -99,9 +100,23 @@ internal sealed partial class EngineSession : EngineConnection
 
             wasEmpty = _queue.Count == 0;
             _queue.Enqueue(new OutboundPacket(EnginePacketType.Message, message));
+            if (_writer is not null)
+            {
+                if (_drainScheduled)
+                {
+                    return true;
+                }
+
+                _drainScheduled = true;
+                schedule = true;
+            }
         }
 
-        if (wasEmpty)
+        if (schedule)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+        else if (wasEmpty)
         {
             Signal();
         }
@@ -117,6 +132,7 @@ internal sealed partial class EngineSession : EngineConnection
         }
 
         bool wasEmpty;
+        var schedule = false;
         lock (_lock)
         {
             if (_state != SessionState.Open || _queue.Count + messages.Length > _maxQueue)
@@ -130,9 +146,24 @@ internal sealed partial class EngineSession : EngineConnection
                 ArgumentNullException.ThrowIfNull(message);
                 _queue.Enqueue(new OutboundPacket(EnginePacketType.Message, message));
             }
+
+            if (_writer is not null)
+            {
+                if (_drainScheduled)
+                {
+                    return true;
+                }
+
+                _drainScheduled = true;
+                schedule = true;
+            }
         }
 
-        if (wasEmpty)
+        if (schedule)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+        else if (wasEmpty)
         {
             Signal();
         }
@@ -160,7 +191,7 @@ internal sealed partial class EngineSession : EngineConnection
     /// <summary>Closes now, dropping what is queued. Idempotent; the listener hears about it once.</summary>
     internal void Abort(string reason, Exception? error = null, bool clientClosed = false)
     {
-        WebSocket? probe;
+        ServerWebSocket? probe;
         bool rememberPoll;
         lock (_lock)
         {
@@ -188,8 +219,13 @@ internal sealed partial class EngineSession : EngineConnection
 
         _server.Remove(this);
 
-        _signal.Writer.TryComplete();
+        Volatile.Read(ref _signal)?.Writer.TryComplete();
+        Signal();
         probe?.Abort();
+
+        // Whatever the transport was doing, it gets CloseTimeout to say goodbye (flush, close handshake);
+        // then the connection is dropped, so a client that stopped reading cannot hold the request forever.
+        _webSocket?.AbortAfter(_server.Options.CloseTimeout, _server.Options.TimeProvider);
         EngineIOLog.SessionClosed(_logger, Id, reason, error);
         NotifyClosed(reason, error);
     }
@@ -198,7 +234,7 @@ internal sealed partial class EngineSession : EngineConnection
     internal void OnTick(long now)
     {
         string? abortReason = null;
-        WebSocket? expiredProbe = null;
+        ServerWebSocket? expiredProbe = null;
         var signal = false;
         lock (_lock)
         {
@@ -330,13 +366,59 @@ internal sealed partial class EngineSession : EngineConnection
         }
     }
 
-    private void Signal() => _signal.Writer.TryWrite(true);
-
-    private async ValueTask WaitForSignalAsync(CancellationToken cancellationToken)
+    /// <summary>Wakes whoever transports the queue: the WebSocket drain (scheduled if it is not) or a waiting polling GET.</summary>
+    private void Signal()
     {
-        if (await _signal.Reader.WaitToReadAsync(cancellationToken))
+        var schedule = false;
+        lock (_lock)
         {
-            _signal.Reader.TryRead(out _);
+            if (_writer is not null && !_drainScheduled)
+            {
+                _drainScheduled = true;
+                schedule = true;
+            }
+        }
+
+        if (schedule)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+
+        Volatile.Read(ref _signal)?.Writer.TryWrite(true);
+    }
+
+    /// <summary>
+    /// The polling GET's wake-up channel, created on first use. A waiter gets it <b>before</b> checking the
+    /// queue under the lock, so a <see cref="Signal"/> that found no channel happened before that check.
+    /// </summary>
+    private Channel<bool> GetSignal()
+    {
+        var signal = Volatile.Read(ref _signal);
+        if (signal is not null)
+        {
+            return signal;
+        }
+
+        signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1)
+        {
+            FullMode = BoundedChannelFullMode.DropWrite,
+            SingleReader = false,
+            SingleWriter = false,
+        });
+        signal = Interlocked.CompareExchange(ref _signal, signal, null) ?? signal;
+        if (_state == SessionState.Closed)
+        {
+            signal.Writer.TryComplete();
+        }
+
+        return signal;
+    }
+
+    private static async ValueTask WaitForSignalAsync(Channel<bool> signal, CancellationToken cancellationToken)
+    {
+        if (await signal.Reader.WaitToReadAsync(cancellationToken))
+        {
+            signal.Reader.TryRead(out _);
         }
     }
 
