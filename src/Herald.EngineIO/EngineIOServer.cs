@@ -340,14 +340,17 @@ public sealed partial class EngineIOServer : IAsyncDisposable
     private EngineRequestInfo CaptureRequest(HttpContext context)
     {
         var request = context.Request;
-        var headers = new HeaderDictionary();
+        // Copied (the request's own collections are reused by Kestrel for the next request), sized exactly so
+        // that a long-lived session does not keep a half-empty entry array.
+        var headers = new HeaderDictionary(request.Headers.Count);
         foreach (var header in request.Headers)
         {
             headers[header.Key] = header.Value;
         }
 
-        var query = new Dictionary<string, StringValues>(StringComparer.OrdinalIgnoreCase);
-        foreach (var pair in request.Query)
+        var requestQuery = request.Query;
+        var query = new Dictionary<string, StringValues>(requestQuery.Count, StringComparer.OrdinalIgnoreCase);
+        foreach (var pair in requestQuery)
         {
             query[pair.Key] = pair.Value;
         }

@@ -42,11 +42,31 @@ public sealed partial class Socket
     /// <summary>The server.</summary>
     public SocketIOServer Server => Namespace.Server;
 
+    private ConcurrentDictionary<string, object?>? _data;
+
     /// <summary>What the client presented when connecting.</summary>
     public Handshake Handshake { get; }
 
     /// <summary>Free storage for the application (thread-safe); copied into <see cref="RemoteSocket.Data"/>.</summary>
-    public ConcurrentDictionary<string, object?> Data { get; } = new(StringComparer.Ordinal);
+    public ConcurrentDictionary<string, object?> Data
+    {
+        get
+        {
+            // Created on first use: most sockets never store anything, and an empty ConcurrentDictionary
+            // (buckets, lock array) costs about half a kilobyte per idle connection.
+            var data = System.Threading.Volatile.Read(ref _data);
+            if (data is not null)
+            {
+                return data;
+            }
+
+            Interlocked.CompareExchange(ref _data, new ConcurrentDictionary<string, object?>(StringComparer.Ordinal), null);
+            return _data;
+        }
+    }
+
+    /// <summary>The data without creating it (null when nothing was ever stored).</summary>
+    internal ConcurrentDictionary<string, object?>? DataOrNull => System.Threading.Volatile.Read(ref _data);
 
     /// <summary>The rooms the socket is in (a snapshot; includes its own id).</summary>
     public IReadOnlyCollection<string> Rooms => Namespace.Adapter.SocketRooms(Id) ?? [];

@@ -19,7 +19,9 @@ internal sealed class ClientConnection : IEngineConnectionListener
     private readonly Lock _lock = new();
     private readonly SocketIODecoder _decoder;
     private readonly Dictionary<string, Socket> _sockets = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _connecting = new(StringComparer.Ordinal);
+    // Namespaces whose CONNECT is in progress; created on the first CONNECT and dropped when empty, so an
+    // idle connection does not keep a set (and its entry array) alive.
+    private HashSet<string>? _connecting;
     private ITimer? _connectTimer;
     private bool _closed;
 
@@ -82,7 +84,7 @@ internal sealed class ClientConnection : IEngineConnectionListener
             _closed = true;
             sockets = [.. _sockets.Values];
             _sockets.Clear();
-            _connecting.Clear();
+            _connecting = null;
         }
 
         DisposeTimer();
@@ -116,7 +118,7 @@ internal sealed class ClientConnection : IEngineConnectionListener
     {
         lock (_lock)
         {
-            _connecting.Remove(socket.Namespace.Name);
+            ForgetConnecting(socket.Namespace.Name);
             if (_closed)
             {
                 return false;
@@ -129,11 +131,19 @@ internal sealed class ClientConnection : IEngineConnectionListener
         return true;
     }
 
+    private void ForgetConnecting(string ns)
+    {
+        if (_connecting is not null && _connecting.Remove(ns) && _connecting.Count == 0)
+        {
+            _connecting = null;
+        }
+    }
+
     public void ConnectFailed(string ns)
     {
         lock (_lock)
         {
-            _connecting.Remove(ns);
+            ForgetConnecting(ns);
         }
     }
 
@@ -205,9 +215,9 @@ internal sealed class ClientConnection : IEngineConnectionListener
                 // still connecting (socket.io-client Socket.open). While the first one is in progress the
                 // duplicate is dropped; once connected it is answered again with the same id, so the
                 // client ends up connected once instead of losing its whole connection.
-                duplicate = _connecting.Contains(name);
+                duplicate = _connecting?.Contains(name) == true;
                 _sockets.TryGetValue(name, out existing);
-                valid = !_closed && !duplicate && existing is null && _connecting.Add(name);
+                valid = !_closed && !duplicate && existing is null && (_connecting ??= new HashSet<string>(StringComparer.Ordinal)).Add(name);
             }
 
             if (duplicate || (existing is not null && !_closed))
