@@ -4,6 +4,7 @@
 //   POST /sessions-test/publish            {"kind":"all|channel|user|socketId","to":["..."],"event":"e","args":[...]}
 //   POST /sessions-test/message            {"source":{"type":"User","key":"42"},"type":"UserAdded","message":{...}}
 // and the socket events sessions:subscribe [channels], sessions:login user, sessions:logout, sessions:whoami (acked).
+// With HERALD_REDIS the sessions live in Redis too (tests/interop/test/sessions-cluster.test.js).
 using System.Text.Json;
 using Herald.Messaging.Publish;
 using Herald.Sessions;
@@ -18,6 +19,10 @@ internal static class SessionsInterop
         if (Enabled)
         {
             services.AddHeraldSessions(o => o.AuthorizeMessageSubscription = r => ValueTask.FromResult(r.Source.Type != "Secret"));
+            if (Environment.GetEnvironmentVariable("HERALD_REDIS") is { Length: > 0 } redis)
+            {
+                services.AddHeraldRedisSessions(redis); // tests/interop/test/sessions-cluster.test.js
+            }
         }
     }
 
