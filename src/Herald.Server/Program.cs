@@ -17,6 +17,7 @@ builder.Services.AddHostedService(sp => new DemoClock(sp.GetRequiredService<SseS
 TypedDemo.AddServices(builder.Services); // sessions, channels, typed messages (wwwroot/typed.html, docs/sessions.md)
 var app = builder.Build();
 
+app.UseHeraldSessions(); // before static files: the page load itself gets the herald.sid cookie
 app.UseDefaultFiles();
 app.UseStaticFiles();
 var io = app.MapSocketIO("/socket.io");

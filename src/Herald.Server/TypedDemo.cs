@@ -15,7 +15,6 @@ internal static class TypedDemo
 
     public static void Map(WebApplication app, SocketIOServer io)
     {
-        app.UseHeraldSessions();
         var publisher = app.Services.GetRequiredService<Publisher>();
         io.OnConnection(socket =>
         {
