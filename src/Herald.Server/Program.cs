@@ -14,13 +14,16 @@ builder.Services.AddSocketIO(o => builder.Configuration.GetSection("Herald:Socke
 builder.Services.AddServerSentEvents(o => builder.Configuration.GetSection("Herald:Sse").Bind(o));
 var clockInterval = builder.Configuration.GetValue("Herald:Demo:ClockInterval", TimeSpan.FromSeconds(5));
 builder.Services.AddHostedService(sp => new DemoClock(sp.GetRequiredService<SseServer>(), clockInterval, TimeProvider.System));
+TypedDemo.AddServices(builder.Services); // sessions, channels, typed messages (wwwroot/typed.html, docs/sessions.md)
 var app = builder.Build();
 
+app.UseHeraldSessions(); // before static files: the page load itself gets the herald.sid cookie
 app.UseDefaultFiles();
 app.UseStaticFiles();
 var io = app.MapSocketIO("/socket.io");
 var sse = app.MapServerSentEvents("/events");
 DemoChat.Map(io, sse);
+TypedDemo.Map(app, io);
 app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));
 
 app.Run();
