@@ -116,7 +116,9 @@ function onMetrics(m) {
 
 function draw() {
   const canvas = $("rate"), ctx = canvas.getContext("2d");
-  const w = canvas.width, h = canvas.height;
+  const dpr = window.devicePixelRatio || 1, w = canvas.clientWidth || 560, h = canvas.clientHeight || 120;
+  if (canvas.width !== Math.round(w * dpr)) { canvas.width = Math.round(w * dpr); canvas.height = Math.round(h * dpr); }
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, w, h);
   const max = Math.max(1, ...history.map((p) => Math.max(p.rate.in, p.rate.out)));
   ctx.fillStyle = "#999"; ctx.font = "10px sans-serif"; ctx.fillText(max.toFixed(0) + "/s", 4, 10);
