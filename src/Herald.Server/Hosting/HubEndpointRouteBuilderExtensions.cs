@@ -24,6 +24,7 @@ public static class HubEndpointRouteBuilderExtensions
         app.Services.GetRequiredService<HubKeys>(); // logs the generated key, if any, at start
         app.Services.GetRequiredService<HubMetricsCollector>();
         app.Services.GetRequiredService<SseClientRegistry>();
+        app.Services.GetService<HubOpenTelemetry>(); // starts the OTLP export when configured
         app.UseDefaultFiles();
         app.UseStaticFiles();
 

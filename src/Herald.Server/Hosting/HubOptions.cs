@@ -49,6 +49,9 @@ public sealed class HubOptions
     /// <summary>Demo page settings.</summary>
     public HubDemoOptions Demo { get; set; } = new();
 
+    /// <summary>Metrics export over OTLP.</summary>
+    public HubOpenTelemetryOptions OpenTelemetry { get; set; } = new();
+
     /// <summary>The namespaces in force: <see cref="Namespaces"/>, or <c>/</c> and <c>/chat</c> when none is configured.</summary>
     public IReadOnlyList<string> EffectiveNamespaces => Namespaces.Count > 0 ? [.. Namespaces] : ["/", "/chat"];
 }
@@ -120,4 +123,14 @@ public sealed class HubDemoOptions
 
     /// <summary>How often the demo clock ticks over SSE (default 5 s).</summary>
     public TimeSpan ClockInterval { get; set; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>Metrics export (<c>Herald:OpenTelemetry</c>).</summary>
+public sealed class HubOpenTelemetryOptions
+{
+    /// <summary>The OTLP/HTTP metrics endpoint (<c>http://collector:4318/v1/metrics</c>); empty (default): no export.</summary>
+    public string? OtlpEndpoint { get; set; }
+
+    /// <summary>How often metrics are exported (default 10 s).</summary>
+    public TimeSpan ExportInterval { get; set; } = TimeSpan.FromSeconds(10);
 }

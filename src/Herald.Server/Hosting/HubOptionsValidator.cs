@@ -141,6 +141,17 @@ public sealed class HubOptionsValidator : IValidateOptions<HubOptions>
             Fail("Admin:Username", "must not contain ':'.");
         }
 
+        if (!string.IsNullOrEmpty(options.OpenTelemetry.OtlpEndpoint)
+            && (!Uri.TryCreate(options.OpenTelemetry.OtlpEndpoint, UriKind.Absolute, out var otlp) || otlp.Scheme is not ("http" or "https")))
+        {
+            Fail("OpenTelemetry:OtlpEndpoint", $"'{options.OpenTelemetry.OtlpEndpoint}' is not an absolute http(s) URL (e.g. http://collector:4318/v1/metrics).");
+        }
+
+        if (options.OpenTelemetry.ExportInterval < TimeSpan.FromMilliseconds(100))
+        {
+            Fail("OpenTelemetry:ExportInterval", $"{options.OpenTelemetry.ExportInterval} is too short (at least 00:00:00.1).");
+        }
+
         if (options.Demo.ClockInterval < TimeSpan.FromMilliseconds(100))
         {
             Fail("Demo:ClockInterval", $"{options.Demo.ClockInterval} is too short (at least 00:00:00.1).");

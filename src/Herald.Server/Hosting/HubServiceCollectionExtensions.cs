@@ -90,6 +90,11 @@ public static class HubServiceCollectionExtensions
         services.AddHttpContextAccessor();
         services.AddSingleton(sp => HubKeys.Create(hub, sp.GetRequiredService<ILogger<HubKeys>>()));
         services.AddSingleton<HubMetricsCollector>();
+        if (!string.IsNullOrEmpty(hub.OpenTelemetry.OtlpEndpoint))
+        {
+            services.AddSingleton(_ => new HubOpenTelemetry(new Uri(hub.OpenTelemetry.OtlpEndpoint), hub.OpenTelemetry.ExportInterval));
+        }
+
         services.AddSingleton<SseClientRegistry>();
         services.AddSingleton<HubNamespaces>();
         services.AddHubCommands();
