@@ -21,7 +21,7 @@ public sealed class HubOptionsValidator : IValidateOptions<HubOptions>
         var errors = new List<string>();
         void Fail(string key, string message) => errors.Add($"{HubOptions.Section}:{key}: {message}");
 
-        if (options.NodeName is { } node && !HeraldNode.IsValidName(node))
+        if (options.NodeName is { Length: > 0 } node && !HeraldNode.IsValidName(node))
         {
             Fail("NodeName", $"'{node}' is not a valid node name (ASCII letters, digits, '.', '-', '_', ':', at most 128 characters).");
         }
