@@ -10,6 +10,8 @@ namespace Herald.Server.Admin;
 public sealed class SseClientRegistry
 {
     private readonly ConcurrentDictionary<string, SseClientInfo> _clients = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _connections = new(StringComparer.Ordinal);
+    private readonly Lock _lock = new();
     private readonly IHttpContextAccessor _http;
     private readonly TimeProvider _time;
 
@@ -22,15 +24,37 @@ public sealed class SseClientRegistry
         _http = http;
         _time = server.Options.TimeProvider;
         server.ClientConnected += OnConnected;
-        server.ClientDisconnected += (client, _) => _clients.TryRemove(client.Id, out SseClientInfo? _);
+        server.ClientDisconnected += (client, _) => OnDisconnected(client);
     }
 
     /// <summary>The connected clients.</summary>
     public ICollection<SseClientInfo> Clients => _clients.Values;
 
+    // A resuming EventSource may attach its new connection before the old one's end is reported: an id leaves the
+    // list only when its last connection ended.
+    private void OnDisconnected(SseClient client)
+    {
+        lock (_lock)
+        {
+            if (_connections.TryGetValue(client.Id, out var count) && count > 1)
+            {
+                _connections[client.Id] = count - 1;
+                return;
+            }
+
+            _connections.Remove(client.Id);
+            _clients.TryRemove(client.Id, out _);
+        }
+    }
+
     private void OnConnected(SseClient client)
     {
         var request = _http.HttpContext?.Request;
+        lock (_lock)
+        {
+            _connections[client.Id] = _connections.GetValueOrDefault(client.Id) + 1;
+        }
+
         _clients[client.Id] = new SseClientInfo(
             client,
             _time.GetUtcNow(),
