@@ -82,7 +82,9 @@ public sealed class RedisMessageBus : IMessageBus, ISubscriptionOwner, IRedisMes
     public async ValueTask PublishAsync(string channel, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(channel);
+        var start = MessagingMetrics.StartPublish(payload.Length);
         await _commands.ExecuteAsync(["PUBLISH", RedisArgument.Prefixed(_prefixBytes, channel), payload], cancellationToken).ConfigureAwait(false);
+        MessagingMetrics.EndPublish(start);
     }
 
     /// <inheritdoc />

@@ -11,8 +11,6 @@ internal static class TypedDemo
 {
     private const int MaxText = 500;
 
-    public static void AddServices(IServiceCollection services) => services.AddHeraldSessions();
-
     public static void Map(WebApplication app, SocketIOServer io)
     {
         var publisher = app.Services.GetRequiredService<Publisher>();

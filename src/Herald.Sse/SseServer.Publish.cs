@@ -232,7 +232,11 @@ public sealed partial class SseServer
 
     private void Deliver(SseConnection connection, long seq, byte[] body)
     {
-        if (!connection.TryEnqueue(new SseQueuedFrame(body, seq, HasId: true), out var overflowed) && overflowed)
+        if (connection.TryEnqueue(new SseQueuedFrame(body, seq, HasId: true), out var overflowed))
+        {
+            SseMetrics.Sent(body.Length);
+        }
+        else if (overflowed)
         {
             SseLog.SlowClient(_logger, connection.Client.Id, connection.QueuedMessages, connection.QueuedBytes, _options.MaxQueuedMessages, _options.MaxQueuedBytes);
         }

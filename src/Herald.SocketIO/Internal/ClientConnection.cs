@@ -52,6 +52,7 @@ internal sealed class ClientConnection : IEngineConnectionListener
 
     public void OnMessage(EngineConnection connection, ReadOnlySpan<byte> data, bool isBinary)
     {
+        SocketIOMetrics.Received(data.Length);
         SocketIODecodeStatus status;
         SocketIOPacket? packet;
         string? error;
@@ -182,6 +183,7 @@ internal sealed class ClientConnection : IEngineConnectionListener
             return false;
         }
 
+        SocketIOMetrics.Sent(encoded.Text.Length);
         if (encoded.Attachments.Length == 0)
         {
             return Connection.Send(EngineMessage.FromTextPacket(encoded.Text));
@@ -197,10 +199,15 @@ internal sealed class ClientConnection : IEngineConnectionListener
             return false;
         }
 
+        SocketIOMetrics.Sent(text.Length);
         return Connection.Send(EngineMessage.FromTextPacket(text));
     }
 
-    public bool Send(EngineMessage[] messages) => messages.Length == 1 ? Connection.Send(messages[0]) : Connection.Send(messages);
+    public bool Send(EngineMessage[] messages)
+    {
+        SocketIOMetrics.Sent(messages[0].Payload.Length);
+        return messages.Length == 1 ? Connection.Send(messages[0]) : Connection.Send(messages);
+    }
 
     private void Route(SocketIOPacket packet)
     {
