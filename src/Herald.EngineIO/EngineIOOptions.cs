@@ -30,10 +30,32 @@ public sealed class EngineIOOptions
     public int MaxHttpBufferSize { get; set; } = 1_000_000;
 
     /// <summary>
-    /// The most messages waiting to be written to one connection (4096). When it is full,
-    /// <see cref="EngineConnection.Send(EngineMessage)"/> returns false and the message is not queued.
+    /// The most messages waiting to be written to one connection (4096), counting the batch being written.
+    /// Together with <see cref="MaxOutboundBytes"/> this bounds what a client that stops reading can cost:
+    /// when a message would go over either bound, queued volatile messages are dropped first; if that is not
+    /// enough the session is closed as a slow client (reason <c>transport error</c>, logged at Warning and
+    /// counted by the <c>herald.engineio.slow_client_disconnects</c> counter of the <c>Herald.EngineIO</c> meter).
     /// </summary>
+    /// <remarks>
+    /// A client that keeps up never holds more than one flush's worth, so the bound only matters for bursts:
+    /// 4096 lets an application emit a few thousand packets in a loop (or a recovery replay them) to one
+    /// connection without tripping it, while the queue entries themselves stay small (messages of a broadcast
+    /// are shared between sessions; an entry is a reference).
+    /// </remarks>
     public int MaxOutboundQueue { get; set; } = 4096;
+
+    /// <summary>
+    /// The most bytes waiting to be written to one connection (4 MiB), counting the batch being written. A message
+    /// counts its whole WebSocket frame even when a broadcast shares it with other sessions (a conservative bound).
+    /// One message bigger than this is still sent when nothing else is queued.
+    /// </summary>
+    /// <remarks>
+    /// 4 MiB is four maximum-size messages (<see cref="MaxHttpBufferSize"/> defaults to 1 MB) and, at the ~100-byte
+    /// packets of a chat or a feed, tens of thousands of packets: seconds of backlog at any sane rate. A thousand
+    /// clients stalled at once cost at most 4 GiB, beyond that the operator lowers it; a healthy client stays far
+    /// below since its queue is drained by every flush.
+    /// </remarks>
+    public long MaxOutboundBytes { get; set; } = 4L * 1024 * 1024;
 
     /// <summary>CORS for browsers on other origins; null (the default) adds no CORS headers.</summary>
     public EngineIOCorsOptions? Cors { get; set; }
@@ -63,7 +85,7 @@ public sealed class EngineIOOptions
             throw new ArgumentException("Engine.IO timeouts must be positive.");
         }
 
-        if (MaxHttpBufferSize <= 0 || MaxOutboundQueue <= 0)
+        if (MaxHttpBufferSize <= 0 || MaxOutboundQueue <= 0 || MaxOutboundBytes <= 0)
         {
             throw new ArgumentException("Engine.IO limits must be positive.");
         }
