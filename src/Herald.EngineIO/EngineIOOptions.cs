@@ -57,6 +57,27 @@ public sealed class EngineIOOptions
     /// </remarks>
     public long MaxOutboundBytes { get; set; } = 4L * 1024 * 1024;
 
+    /// <summary>
+    /// The most sessions open at once (100,000). A handshake beyond it gets HTTP 503 with
+    /// <c>{"code":3,"message":"Too many connections"}</c>; the official client then retries with its backoff.
+    /// </summary>
+    public int MaxConnections { get; set; } = 100_000;
+
+    /// <summary>
+    /// The most sessions open at once from one remote address; null (the default) sets no such limit, because
+    /// behind a reverse proxy every client has the proxy's address (set it when Kestrel faces the clients, or
+    /// with the forwarded-headers middleware). Beyond it a handshake gets HTTP 503,
+    /// <c>{"code":3,"message":"Too many connections from this address"}</c>.
+    /// </summary>
+    public int? MaxConnectionsPerIp { get; set; }
+
+    /// <summary>
+    /// A token bucket on handshakes per remote address; null (the default) sets none (same proxy caveat as
+    /// <see cref="MaxConnectionsPerIp"/>). A handshake without a token gets HTTP 429,
+    /// <c>{"code":3,"message":"Too many handshakes from this address"}</c>.
+    /// </summary>
+    public EngineIORateLimit? HandshakeRateLimitPerIp { get; set; }
+
     /// <summary>CORS for browsers on other origins; null (the default) adds no CORS headers.</summary>
     public EngineIOCorsOptions? Cors { get; set; }
 
@@ -85,7 +106,8 @@ public sealed class EngineIOOptions
             throw new ArgumentException("Engine.IO timeouts must be positive.");
         }
 
-        if (MaxHttpBufferSize <= 0 || MaxOutboundQueue <= 0 || MaxOutboundBytes <= 0)
+        if (MaxHttpBufferSize <= 0 || MaxOutboundQueue <= 0 || MaxOutboundBytes <= 0 || MaxConnections <= 0 || MaxConnectionsPerIp <= 0
+            || HandshakeRateLimitPerIp is { PermitsPerSecond: <= 0 } or { Burst: <= 0 })
         {
             throw new ArgumentException("Engine.IO limits must be positive.");
         }
@@ -93,6 +115,16 @@ public sealed class EngineIOOptions
         ArgumentNullException.ThrowIfNull(TimeProvider);
         ArgumentNullException.ThrowIfNull(Transports);
     }
+}
+
+/// <summary>A token bucket: <see cref="Burst"/> requests at once, refilled at <see cref="PermitsPerSecond"/>.</summary>
+public sealed class EngineIORateLimit
+{
+    /// <summary>The sustained rate (5 per second).</summary>
+    public double PermitsPerSecond { get; set; } = 5;
+
+    /// <summary>How many may come at once after a quiet period (20): a page that opens a few tabs is not refused.</summary>
+    public int Burst { get; set; } = 20;
 }
 
 /// <summary>The Engine.IO transport names.</summary>

@@ -166,6 +166,7 @@ public sealed partial class SseServer
         if (!connection.TryEnqueue(new SseQueuedFrame(body, seq, HasId: true), out var overflowed) && overflowed)
         {
             SseLog.SlowClient(_logger, connection.Client.Id, connection.QueuedMessages, connection.QueuedBytes, _options.MaxQueuedMessages, _options.MaxQueuedBytes);
+            SseMetrics.SlowClientDisconnects.Add(1);
         }
     }
 
