@@ -86,19 +86,20 @@ internal static class Report
         sb.AppendLine(Inv, $"### slow-consumer: {o.ClientsFor("slow-consumer"):N0} clients in one room, {o.Size}-byte messages, window {o.Window}, " +
             $"{o.DurationFor("slow-consumer").ToString(Inv)} s without then {o.DurationFor("slow-consumer").ToString(Inv)} s with one client that stops reading");
         sb.AppendLine();
-        sb.AppendLine("| target | deliveries/s without | with the slow client | ratio (goal ≥ 0.95) | slow client cut after | server RSS peak MB | RSS growth MB | missing | status |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---|");
+        sb.AppendLine("| target | deliveries/s without | with the slow client | ratio (goal ≥ 0.95) | slow client cut after | server RSS peak MB | RSS growth MB | live heap growth MB (bound 4) | missing | status |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
         foreach (var r in rows)
         {
             if (r.Skipped || (r.Deliveries == 0 && !r.Ok))
             {
-                sb.AppendLine(Inv, $"| {r.Target} | | | | | | | | {Status(r)} |");
+                sb.AppendLine(Inv, $"| {r.Target} | | | | | | | | | {Status(r)} |");
                 continue;
             }
 
+            string heap = r.ServerHeapGrowthBytes >= 0 ? (r.ServerHeapGrowthBytes / 1048576.0).ToString("F2", Inv) : "n/a";
             string cut = r.SlowClientDisconnectSeconds >= 0 ? r.SlowClientDisconnectSeconds.ToString("F1", Inv) + " s" : "never";
             sb.AppendLine(Inv, $"| {r.Target} | {r.BaselineDeliveriesPerSecond:N0} | {r.DeliveriesPerSecond:N0} | {Ratio(r.DeliveriesPerSecond, r.BaselineDeliveriesPerSecond)} | {cut} | " +
-                $"{r.ServerRssBytes / 1048576.0:F1} | {r.ServerRssGrowthBytes / 1048576.0:F1} | {r.Missing:N0} | {Status(r)} |");
+                $"{r.ServerRssBytes / 1048576.0:F1} | {r.ServerRssGrowthBytes / 1048576.0:F1} | {heap} | {r.Missing:N0} | {Status(r)} |");
         }
     }
 

@@ -33,6 +33,7 @@ internal sealed class ScenarioResult
     public double BaselineDeliveriesPerSecond { get; set; }
     public double SlowClientDisconnectSeconds { get; set; }
     public long ServerRssGrowthBytes { get; set; }
+    public long ServerHeapGrowthBytes { get; set; }
 }
 
 /// <summary>The JSON file written with --json.</summary>
