@@ -46,12 +46,13 @@ public sealed class EngineIOOptions
 
     /// <summary>
     /// The most bytes waiting to be written to one connection (4 MiB), counting the batch being written. A message
-    /// counts its whole WebSocket frame even when a broadcast shares it with other sessions (a conservative bound).
+    /// counts what holding it keeps alive, its payload and its cached transport encoding (about twice its size), even
+    /// when a broadcast shares it with other sessions: once they have sent it, this queue alone holds it.
     /// One message bigger than this is still sent when nothing else is queued.
     /// </summary>
     /// <remarks>
-    /// 4 MiB is four maximum-size messages (<see cref="MaxHttpBufferSize"/> defaults to 1 MB) and, at the ~100-byte
-    /// packets of a chat or a feed, tens of thousands of packets: seconds of backlog at any sane rate. A thousand
+    /// 4 MiB is two maximum-size messages (<see cref="MaxHttpBufferSize"/> defaults to 1 MB) and, at the ~100-byte
+    /// packets of a chat or a feed, over ten thousand packets: seconds of backlog at any sane rate. A thousand
     /// clients stalled at once cost at most 4 GiB, beyond that the operator lowers it; a healthy client stays far
     /// below since its queue is drained by every flush.
     /// </remarks>

@@ -54,8 +54,12 @@ internal sealed partial class EngineSession
         return !messages.IsEmpty && Enqueue(messages, isVolatile: true);
     }
 
-    /// <summary>What a message counts against the byte bound: its WebSocket frame (the polling form is about as big).</summary>
-    private static int SizeOf(EngineMessage message) => WebSocketFrames.HeaderLength(message.Payload.Length) + message.Payload.Length;
+    /// <summary>
+    /// What a message counts against the byte bound: what holding it keeps alive, its payload and its transport
+    /// encoding (the WebSocket frame, or the base64 polling form) cached on it. A broadcast's message is shared by every
+    /// session but counts fully in each queue: once the others have sent it, the slow client's queue alone holds it.
+    /// </summary>
+    private static int SizeOf(EngineMessage message) => WebSocketFrames.HeaderLength(message.Payload.Length) + (2 * message.Payload.Length);
 
     private bool Enqueue(ReadOnlySpan<EngineMessage> messages, bool isVolatile)
     {
