@@ -20,7 +20,7 @@ public class ServerFuzzTests(ITestOutputHelper output)
     [Fact]
     public async Task LiveServer_SurvivesMutatedWebSocketPollingAndSseTraffic()
     {
-        var cases = int.TryParse(Environment.GetEnvironmentVariable("HERALD_FUZZ_LIVE_CASES"), out var n) && n > 0 ? n : 600;
+        var cases = int.TryParse(Environment.GetEnvironmentVariable("HERALD_FUZZ_LIVE_CASES"), out var n) && n > 0 ? n : 1000;
         await using var host = await FuzzHost.StartAsync();
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = host.BaseUri, Timeout = CaseTimeout };
         GC.Collect();

@@ -231,6 +231,13 @@ public sealed class SocketIODecoder : IDisposable
                         error = "reserved event name";
                         return false;
                     }
+
+                    // An escaped name may hold a lone surrogate ("\ud800"), which no .NET string can: reading it here
+                    // throws, and the caller turns that into a decode error instead of a throw in the Socket.IO layer.
+                    if (System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(name).Contains((byte)'\\'))
+                    {
+                        _ = name.GetString();
+                    }
                 }
                 else if (name.ValueKind != JsonValueKind.Number)
                 {
