@@ -85,10 +85,54 @@ public sealed partial class Socket
     private ILogger Logger => Namespace.Server.Logger;
 
     /// <summary>Joins a room.</summary>
-    public Task Join(string room) => Namespace.Adapter.AddAllAsync(Id, [room]).AsTask();
+    /// <exception cref="RoomLimitExceededException">The socket would be in more than <see cref="SocketIOOptions.MaxRoomsPerSocket"/> rooms.</exception>
+    public Task Join(string room)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        IReadOnlyCollection<string> rooms = [room];
+        ThrowIfTooManyRooms(rooms);
+        return Namespace.Adapter.AddAllAsync(Id, rooms).AsTask();
+    }
 
-    /// <summary>Joins several rooms.</summary>
-    public Task Join(IEnumerable<string> rooms) => Namespace.Adapter.AddAllAsync(Id, rooms as IReadOnlyCollection<string> ?? [.. rooms]).AsTask();
+    /// <summary>Joins several rooms (all or none, as far as <see cref="SocketIOOptions.MaxRoomsPerSocket"/> goes).</summary>
+    /// <exception cref="RoomLimitExceededException">The socket would be in more than <see cref="SocketIOOptions.MaxRoomsPerSocket"/> rooms.</exception>
+    public Task Join(IEnumerable<string> rooms)
+    {
+        ArgumentNullException.ThrowIfNull(rooms);
+        var list = rooms as IReadOnlyCollection<string> ?? [.. rooms];
+        ThrowIfTooManyRooms(list);
+        return Namespace.Adapter.AddAllAsync(Id, list).AsTask();
+    }
+
+    private void ThrowIfTooManyRooms(IReadOnlyCollection<string> rooms)
+    {
+        var limit = Server.Options.MaxRoomsPerSocket;
+        var current = Namespace.Adapter.SocketRooms(Id);
+        var count = current?.Count ?? 0;
+        if (count + rooms.Count <= limit)
+        {
+            return; // the common case: far below the limit, no need to look at which rooms are new
+        }
+
+        if (current is not null && System.Linq.Enumerable.Contains(current, Id))
+        {
+            count--; // the socket's own room is not the client's doing
+        }
+
+        HashSet<string>? added = null;
+        foreach (var room in rooms)
+        {
+            if ((current is null || !System.Linq.Enumerable.Contains(current, room)) && (added ??= new(StringComparer.Ordinal)).Add(room))
+            {
+                count++;
+            }
+        }
+
+        if (count > limit)
+        {
+            throw new RoomLimitExceededException(Id, limit);
+        }
+    }
 
     /// <summary>Leaves a room.</summary>
     public Task Leave(string room) => Namespace.Adapter.DelAsync(Id, room).AsTask();

@@ -28,6 +28,7 @@ public sealed partial class SocketIOServer : IEngineConnectionHandler
     public SocketIOServer(SocketIOOptions? options = null, ILoggerFactory? loggerFactory = null)
     {
         Options = options ?? new SocketIOOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(Options.MaxRoomsPerSocket, 0, nameof(SocketIOOptions.MaxRoomsPerSocket));
         JsonOptions = SocketIOJson.CreateOptions(Options.JsonSerializerOptions);
         TimeProvider = Options.TimeProvider;
         Logger = (ILogger?)loggerFactory?.CreateLogger<SocketIOServer>() ?? NullLogger.Instance;

@@ -239,6 +239,7 @@ public sealed partial class SseServer
         else if (overflowed)
         {
             SseLog.SlowClient(_logger, connection.Client.Id, connection.QueuedMessages, connection.QueuedBytes, _options.MaxQueuedMessages, _options.MaxQueuedBytes);
+            SseMetrics.SlowClientDisconnects.Add(1);
         }
     }
 

@@ -178,29 +178,22 @@ internal sealed class ClientConnection : IEngineConnectionListener
 
     public bool Send(EncodedSocketIOPacket encoded, bool isVolatile)
     {
-        if (isVolatile && !Connection.IsWritable)
-        {
-            return false;
-        }
-
         SocketIOMetrics.Sent(encoded.Text.Length);
         if (encoded.Attachments.Length == 0)
         {
-            return Connection.Send(EngineMessage.FromTextPacket(encoded.Text));
+            var message = EngineMessage.FromTextPacket(encoded.Text);
+            return isVolatile ? Connection.SendVolatile(message) : Connection.Send(message);
         }
 
-        return Connection.Send(BroadcastPacket.ToMessages(encoded));
+        var messages = BroadcastPacket.ToMessages(encoded);
+        return isVolatile ? Connection.SendVolatile(messages) : Connection.Send(messages);
     }
 
     public bool Send(byte[] text, bool isVolatile)
     {
-        if (isVolatile && !Connection.IsWritable)
-        {
-            return false;
-        }
-
         SocketIOMetrics.Sent(text.Length);
-        return Connection.Send(EngineMessage.FromTextPacket(text));
+        var message = EngineMessage.FromTextPacket(text);
+        return isVolatile ? Connection.SendVolatile(message) : Connection.Send(message);
     }
 
     public bool Send(EngineMessage[] messages)
@@ -208,6 +201,9 @@ internal sealed class ClientConnection : IEngineConnectionListener
         SocketIOMetrics.Sent(messages[0].Payload.Length);
         return messages.Length == 1 ? Connection.Send(messages[0]) : Connection.Send(messages);
     }
+
+    /// <summary>A volatile broadcast: queued only if the connection is writable now (else dropped and counted by the Engine.IO layer).</summary>
+    public bool SendVolatile(EngineMessage[] messages) => messages.Length == 1 ? Connection.SendVolatile(messages[0]) : Connection.SendVolatile(messages);
 
     private void Route(SocketIOPacket packet)
     {
