@@ -82,6 +82,13 @@ public partial class ClusterAdapter
             case ClusterEnvelopeKinds.ServerSideEmit:
                 DeliverServerSideEmit(envelope);
                 break;
+            case ClusterEnvelopeKinds.ServerSideEmitResponse:
+                if (envelope.RequestId is not null && _requests.TryGetValue(envelope.RequestId, out var answered) && answered is ServerSideRequest serverSideRequest)
+                {
+                    serverSideRequest.OnResponse(envelope.Source, ClusterJson.ReadServerSideResponse(envelope.Source, envelope.Data.Span, envelope.Attachments, Namespace.Server.JsonOptions));
+                }
+
+                break;
             case ClusterEnvelopeKinds.Heartbeat:
                 OnHeartbeat(envelope.Source);
                 break;
@@ -187,24 +194,6 @@ public partial class ClusterAdapter
             RequestId = envelope.RequestId,
             Data = data,
         });
-    }
-
-    private void DeliverServerSideEmit(ClusterEnvelope envelope)
-    {
-        using var document = JsonDocument.Parse(envelope.Packet);
-        if (!document.RootElement.TryGetProperty("data"u8, out var data) || data.ValueKind != JsonValueKind.Array
-            || data.GetArrayLength() == 0 || data[0].ValueKind != JsonValueKind.String)
-        {
-            throw new JsonException("server-side-emit: packet.data is an array starting with the event name");
-        }
-
-        var args = new JsonElement[data.GetArrayLength() - 1];
-        for (var i = 0; i < args.Length; i++)
-        {
-            args[i] = data[i + 1].Clone();
-        }
-
-        Namespace.DeliverServerSideEmit(data[0].GetString()!, args);
     }
 
     /// <summary>

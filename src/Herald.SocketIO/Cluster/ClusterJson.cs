@@ -96,6 +96,26 @@ internal static class ClusterJson
         return count < 0 ? 0 : count;
     }
 
+    /// <summary><c>server-side-emit-response</c>: <c>{"args":[...]}</c> from the JSON array of the answer.</summary>
+    public static byte[] ServerSideResponseData(ReadOnlySpan<byte> argsArray)
+    {
+        var data = new byte[argsArray.Length + 9];
+        "{\"args\":"u8.CopyTo(data);
+        argsArray.CopyTo(data.AsSpan(8));
+        data[^1] = (byte)'}';
+        return data;
+    }
+
+    public static ServerSideResponse ReadServerSideResponse(string node, ReadOnlySpan<byte> data, IReadOnlyList<ReadOnlyMemory<byte>> attachments, JsonSerializerOptions options)
+    {
+        using var document = JsonDocument.Parse(data.ToArray());
+        var root = document.RootElement;
+        var args = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("args"u8, out var a) && a.ValueKind == JsonValueKind.Array
+            ? a.Clone()
+            : throw new JsonException("server-side-emit-response: data is {\"args\":[...]}");
+        return new ServerSideResponse(node, args, ClusterProtocolCopy(attachments), options);
+    }
+
     public static byte[] AckData(AckResponse ack)
     {
         var buffer = new ArrayBufferWriter<byte>(128);
