@@ -211,7 +211,7 @@ public partial class ClusterAdapter
             List<AckResponse> held;
             lock (_lock)
             {
-                Send(ClusterEnvelopeKinds.BroadcastClientCount, ClusterJson.CountData(count), []);
+                Send(ClusterEnvelopeKinds.BroadcastClientCount, ClusterJson.CountData(count, adapter.NodeName, adapter.Nodes), []);
                 held = _held!;
                 _held = null;
                 foreach (var ack in held)
