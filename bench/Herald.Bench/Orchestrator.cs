@@ -54,6 +54,11 @@ internal static class Orchestrator
     private static async Task<ScenarioResult> RunOneAsync(BenchOptions o, BenchPaths paths, string scenario, string target, bool pin)
     {
         var failure = new ScenarioResult { Scenario = scenario, Target = target, Clients = o.ClientsFor(scenario) };
+        if (scenario == "cluster")
+        {
+            return await ClusterRun.RunAsync(o, paths, target, pin, failure);
+        }
+
         if (scenario == "sse" && target != "herald")
         {
             // The sse scenario measures Herald's EventSource endpoint against Herald's own WebSocket fanout.
@@ -102,7 +107,7 @@ internal static class Orchestrator
         return r;
     }
 
-    private static async Task<ScenarioResult?> RunGeneratorAsync(BenchOptions o, string scenario, string target, TargetServer server, bool pin)
+    internal static async Task<ScenarioResult?> RunGeneratorAsync(BenchOptions o, string scenario, string target, TargetServer server, bool pin)
     {
         string self = Environment.ProcessPath ?? "dotnet";
         var args = new List<string>();
@@ -157,7 +162,8 @@ internal static class Orchestrator
     private static async Task EnsureNodeModulesAsync(BenchPaths paths)
     {
         string dir = Path.Combine(paths.Root, "bench", "peers", "socketio");
-        if (Directory.Exists(Path.Combine(dir, "node_modules", "socket.io")) || !OnPath("npm"))
+        if ((Directory.Exists(Path.Combine(dir, "node_modules", "socket.io")) && Directory.Exists(Path.Combine(dir, "node_modules", "@socket.io", "redis-adapter")))
+            || !OnPath("npm"))
         {
             return;
         }
@@ -171,7 +177,7 @@ internal static class Orchestrator
         }
     }
 
-    private static bool OnPath(string name) =>
+    internal static bool OnPath(string name) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(d => File.Exists(Path.Combine(d, name)));
 
     private static async Task<MachineInfo> MachineAsync()

@@ -30,6 +30,9 @@ internal static class GeneratorRunner
                 case "sse":
                     await SseScenario.RunAsync(ctx, result);
                     break;
+                case "cluster":
+                    await ClusterScenario.RunAsync(ctx, result);
+                    break;
                 default:
                     await ConnectionsScenario.RunAsync(ctx, result);
                     break;
