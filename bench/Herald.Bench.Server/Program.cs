@@ -1,18 +1,46 @@
 using Herald.Bench.Shared;
 using Herald.SocketIO;
+using Herald.SocketIO.Cluster;
 
 // Herald target: the same application logic as every peer (see bench/peers/socketio/server.js):
 //   "join" (room, ack)     -> socket.Join(room), then ack()
 //   "pub"  (room, payload) -> io.To(room).Emit("msg", payload)
 // and for the sse scenario, Server-Sent Events at /bench/sse (EventSource clients ask for ?topic=bench):
 //   "pub-sse" (topic, payload) -> sse.To(topic).Send(payload)
+// For the cluster scenario, `--redis host:port --node name` makes it one node of a cluster: the Redis bus and
+// the cluster adapter (as socket.io's @socket.io/redis-adapter in the node peer); /bench/ready answers 503 until
+// the adapter's subscriptions are in place.
 var builder = BenchServerHost.CreateBuilder(args);
-builder.Services.AddSocketIO();
+var redis = ArgValue(args, "--redis");
+var sio = builder.Services.AddSocketIO();
+if (redis is not null)
+{
+    builder.Services.AddHeraldMessaging(o => o.NodeName = ArgValue(args, "--node") ?? "bench-node");
+    builder.Services.AddHeraldRedis(redis);
+    sio.AddClusterAdapter();
+}
+
 builder.Services.AddServerSentEvents();
 var app = builder.Build();
+var ready = redis is null ? Task.CompletedTask : null;
+app.Use(async (context, next) =>
+{
+    if (context.Request.Path == "/bench/ready" && ready is not { IsCompletedSuccessfully: true })
+    {
+        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        return;
+    }
+
+    await next(context);
+});
 BenchServerHost.MapBenchEndpoints(app);
 Herald.Bench.Server.EngineCounters.Map(app);
 var io = app.MapSocketIO("/socket.io/");
+if (io.Sockets.Adapter is ClusterAdapter cluster)
+{
+    ready = cluster.Ready;
+}
+
 var sse = app.MapServerSentEvents("/bench/sse");
 io.OnConnection(socket =>
 {
@@ -25,3 +53,9 @@ io.OnConnection(socket =>
     socket.On<string, string>("pub-sse", (topic, payload) => sse.To(topic).Send(payload));
 });
 app.Run();
+
+static string? ArgValue(string[] args, string name)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}

@@ -8,7 +8,7 @@ namespace Herald.Bench;
 /// </summary>
 internal sealed class BenchOptions
 {
-    public static readonly string[] AllScenarios = ["fanout", "chat", "connections", "sse", "slow-consumer"];
+    public static readonly string[] AllScenarios = ["fanout", "chat", "connections", "sse", "slow-consumer", "cluster"];
     public static readonly string[] AllTargets = ["herald", "socketio", "signalr", "ceiling"];
 
     public List<string> Scenarios { get; } = [];
@@ -44,12 +44,15 @@ internal sealed class BenchOptions
 
     public int Port { get; set; }
 
+    /// <summary>The second node's port (cluster scenario).</summary>
+    public int Port2 { get; set; }
+
     public int ServerPid { get; set; }
 
     public string Label { get; set; } = "";
 
     public static string Usage => """
-        usage: Herald.Bench <fanout|chat|connections|sse|slow-consumer|all> [--target herald|socketio|signalr|ceiling|all[,..]]
+        usage: Herald.Bench <fanout|chat|connections|sse|slow-consumer|cluster|all> [--target herald|socketio|signalr|ceiling|all[,..]]
                             [--clients N] [--duration S] [--warmup S] [--window W] [--rate R] [--size B]
                             [--room-size K] [--concurrency C] [--sources K] [--quick] [--no-pin] [--json FILE]
           fanout       N clients (1000) in one room; one publisher, W (16) messages outstanding
@@ -60,6 +63,9 @@ internal sealed class BenchOptions
           slow-consumer  fanout to N (500) clients, then again with one more client that stops reading: the others'
                        deliveries/s with it over without it (goal >= 0.95), the server's RSS growth, and the time until
                        the server disconnects the slow client; herald only
+          cluster      fanout across 2 nodes sharing a redis-server (started by the tool): N clients in one room, half on
+                       each node, the publisher on node 1; herald (Redis bus + cluster adapter) and socketio
+                       (@socket.io/redis-adapter) only
           --quick      every scenario a few seconds at small N, verifying every message (CI smoke)
         """;
 
@@ -87,6 +93,7 @@ internal sealed class BenchOptions
                 case "--json": o.JsonFile = Next(); break;
                 case "--protocol": o.Protocol = Next(); break;
                 case "--port": o.Port = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--port2": o.Port2 = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--server-pid": o.ServerPid = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--label": o.Label = Next(); break;
                 default:
@@ -145,6 +152,12 @@ internal sealed class BenchOptions
             "--warmup", WarmupFor().ToString(inv), "--window", Window.ToString(inv), "--rate", RateFor().ToString(inv),
             "--size", Size.ToString(inv), "--room-size", RoomSize.ToString(inv), "--concurrency", Concurrency.ToString(inv),
         };
+        if (Port2 > 0)
+        {
+            list.Add("--port2");
+            list.Add(Port2.ToString(inv));
+        }
+
         if (Sources is int s)
         {
             list.Add("--sources");

@@ -62,6 +62,11 @@ internal static class Orchestrator
             return failure;
         }
 
+        if (scenario == "cluster")
+        {
+            return await ClusterRun.RunAsync(o, paths, target, pin, failure);
+        }
+
         if (scenario == "sse" && target != "herald")
         {
             // The sse scenario measures Herald's EventSource endpoint against Herald's own WebSocket fanout.
@@ -110,7 +115,7 @@ internal static class Orchestrator
         return r;
     }
 
-    private static async Task<ScenarioResult?> RunGeneratorAsync(BenchOptions o, string scenario, string target, TargetServer server, bool pin)
+    internal static async Task<ScenarioResult?> RunGeneratorAsync(BenchOptions o, string scenario, string target, TargetServer server, bool pin)
     {
         string self = Environment.ProcessPath ?? "dotnet";
         var args = new List<string>();
@@ -165,7 +170,8 @@ internal static class Orchestrator
     private static async Task EnsureNodeModulesAsync(BenchPaths paths)
     {
         string dir = Path.Combine(paths.Root, "bench", "peers", "socketio");
-        if (Directory.Exists(Path.Combine(dir, "node_modules", "socket.io")) || !OnPath("npm"))
+        if ((Directory.Exists(Path.Combine(dir, "node_modules", "socket.io")) && Directory.Exists(Path.Combine(dir, "node_modules", "@socket.io", "redis-adapter")))
+            || !OnPath("npm"))
         {
             return;
         }
@@ -179,7 +185,7 @@ internal static class Orchestrator
         }
     }
 
-    private static bool OnPath(string name) =>
+    internal static bool OnPath(string name) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(d => File.Exists(Path.Combine(d, name)));
 
     private static async Task<MachineInfo> MachineAsync()

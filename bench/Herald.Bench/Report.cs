@@ -41,8 +41,8 @@ internal static class Report
 
     private static void Messaging(StringBuilder sb, BenchOptions o, string scenario, List<ScenarioResult> rows)
     {
-        string shape = scenario is "fanout" or "sse"
-            ? $"{o.ClientsFor(scenario):N0} {(scenario == "sse" ? "EventSource clients in one topic" : "clients in one room")}, {o.Size}-byte messages, window {o.Window}"
+        string shape = scenario is "fanout" or "sse" or "cluster"
+            ? $"{o.ClientsFor(scenario):N0} {(scenario == "sse" ? "EventSource clients in one topic" : scenario == "cluster" ? "clients in one room, half on each of 2 nodes sharing a redis-server, publisher on node 1" : "clients in one room")}, {o.Size}-byte messages, window {o.Window}"
             : $"{o.ClientsFor(scenario):N0} clients in rooms of {o.RoomSize}, each sending {o.RateFor().ToString(Inv)} msg/s, {o.Size}-byte messages";
         sb.AppendLine(Inv, $"### {scenario}: {shape}, {o.DurationFor(scenario).ToString(Inv)} s (+{o.WarmupFor().ToString(Inv)} s warm-up)");
         sb.AppendLine();

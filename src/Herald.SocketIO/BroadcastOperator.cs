@@ -90,6 +90,26 @@ public sealed class BroadcastOperator
         return collector.Task;
     }
 
+    /// <summary>
+    /// Sends an event to the other servers and collects one answer per server (socket.io
+    /// <c>io.timeout(ms).serverSideEmitWithAck(...)</c>): <see cref="Timeout"/> bounds the wait, <see cref="Local"/>
+    /// asks nobody (an empty list). Rooms do not apply to servers: an operator with rooms or exceptions throws.
+    /// </summary>
+    /// <param name="eventName">The event name.</param>
+    /// <param name="args">The arguments.</param>
+    /// <returns>The answers, one per other server.</returns>
+    /// <exception cref="ServerSideEmitTimeoutException">Not every server answered in time; carries the answers that did.</exception>
+    public Task<IReadOnlyList<ServerSideResponse>> ServerSideEmitWithAckAsync(string eventName, params object?[] args)
+    {
+        Socket.ThrowIfReserved(eventName);
+        if (_rooms.Length > 0 || _except.Length > 0)
+        {
+            throw new InvalidOperationException("serverSideEmitWithAck targets servers, not rooms: use Timeout(...) alone.");
+        }
+
+        return _flags.Local ? Task.FromResult<IReadOnlyList<ServerSideResponse>>([]) : _adapter.ServerSideEmitWithAckAsync(eventName, args ?? [null], _flags.Timeout);
+    }
+
     /// <summary>The matching sockets (local and, with a cluster adapter, remote).</summary>
     public ValueTask<IReadOnlyList<RemoteSocket>> FetchSocketsAsync() => _adapter.FetchSocketsAsync(Options);
 

@@ -68,6 +68,13 @@ public interface IAdapter : IDisposable
     /// <summary>Sends an event to the other servers of the cluster (nothing to do in memory).</summary>
     void ServerSideEmit(string eventName, object?[] args);
 
+    /// <summary>
+    /// Sends an event to the other servers of the cluster and collects one answer per server alive when it left
+    /// (an empty list at once in memory). Throws <see cref="ServerSideEmitTimeoutException"/>, with the answers
+    /// that arrived, when not every server answered within <paramref name="timeout"/> (null: the adapter's default).
+    /// </summary>
+    Task<IReadOnlyList<ServerSideResponse>> ServerSideEmitWithAckAsync(string eventName, object?[] args, TimeSpan? timeout);
+
     /// <summary>How many servers share this namespace (1 in memory).</summary>
     ValueTask<int> ServerCountAsync();
 }

@@ -13,6 +13,7 @@ namespace Herald.SocketIO;
 /// </summary>
 public class InMemoryAdapter : IAdapter
 {
+    private static readonly Task<IReadOnlyList<ServerSideResponse>> NoServerSideResponses = Task.FromResult<IReadOnlyList<ServerSideResponse>>([]);
     private readonly Lock _lock = new();
     private readonly Dictionary<string, HashSet<string>> _rooms = new(StringComparer.Ordinal);
     private readonly Dictionary<string, HashSet<string>> _sids = new(StringComparer.Ordinal);
@@ -280,6 +281,10 @@ public class InMemoryAdapter : IAdapter
     {
         // A single server has no peer to tell.
     }
+
+    /// <inheritdoc />
+    public virtual Task<IReadOnlyList<ServerSideResponse>> ServerSideEmitWithAckAsync(string eventName, object?[] args, TimeSpan? timeout)
+        => NoServerSideResponses; // a single server has nobody to answer
 
     /// <inheritdoc />
     public virtual ValueTask<int> ServerCountAsync() => new(1);

@@ -14,7 +14,7 @@ public partial class Namespace
     private readonly Lock _lock = new();
     private Func<Socket, Func<Task>, Task>[] _middlewares = [];
     private Func<Socket, Task>[] _connectionHandlers = [];
-    private Dictionary<string, Action<IReadOnlyList<JsonElement>>[]> _serverSideHandlers = new(StringComparer.Ordinal);
+    private Dictionary<string, Action<IReadOnlyList<JsonElement>, AckCallback>[]> _serverSideHandlers = new(StringComparer.Ordinal);
 
     internal Namespace(SocketIOServer server, string name, ParentNamespace? parent, Func<Namespace, IAdapter>? adapterFactory = null)
     {
@@ -82,39 +82,6 @@ public partial class Namespace
         }
 
         return this;
-    }
-
-    /// <summary>Receives the events other servers send with <see cref="ServerSideEmit"/>.</summary>
-    public Namespace OnServerSideEmit(string eventName, Action<IReadOnlyList<JsonElement>> handler)
-    {
-        ArgumentNullException.ThrowIfNull(handler);
-        lock (_lock)
-        {
-            var copy = new Dictionary<string, Action<IReadOnlyList<JsonElement>>[]>(_serverSideHandlers, StringComparer.Ordinal);
-            copy[eventName] = copy.TryGetValue(eventName, out var existing) ? [.. existing, handler] : [handler];
-            _serverSideHandlers = copy;
-        }
-
-        return this;
-    }
-
-    /// <summary>Sends an event to the other servers of the cluster (through the adapter; nobody receives it in memory).</summary>
-    public void ServerSideEmit(string eventName, params ReadOnlySpan<object?> args)
-    {
-        Socket.ThrowIfReserved(eventName);
-        Adapter.ServerSideEmit(eventName, args.ToArray());
-    }
-
-    /// <summary>Delivers a server-side event received from another server (called by cluster adapters).</summary>
-    public void DeliverServerSideEmit(string eventName, IReadOnlyList<JsonElement> args)
-    {
-        if (_serverSideHandlers.TryGetValue(eventName, out var handlers))
-        {
-            foreach (var handler in handlers)
-            {
-                handler(args);
-            }
-        }
     }
 
     internal bool TryGetSocket(string id, out Socket socket) => _sockets.TryGetValue(id, out socket!);

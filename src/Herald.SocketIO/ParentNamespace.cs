@@ -153,6 +153,36 @@ internal sealed class ParentAdapter(ParentNamespace parent) : IAdapter
         }
     }
 
+    public async Task<IReadOnlyList<ServerSideResponse>> ServerSideEmitWithAckAsync(string eventName, object?[] args, TimeSpan? timeout)
+    {
+        var tasks = new List<Task<IReadOnlyList<ServerSideResponse>>>();
+        foreach (var child in parent.ChildrenSnapshot)
+        {
+            tasks.Add(child.Adapter.ServerSideEmitWithAckAsync(eventName, args, timeout));
+        }
+
+        var all = new List<ServerSideResponse>();
+        var expected = 0;
+        var timedOut = false;
+        foreach (var task in tasks)
+        {
+            try
+            {
+                var responses = await task.ConfigureAwait(false);
+                all.AddRange(responses);
+                expected += responses.Count;
+            }
+            catch (ServerSideEmitTimeoutException e)
+            {
+                all.AddRange(e.Responses);
+                expected += e.Expected;
+                timedOut = true;
+            }
+        }
+
+        return timedOut ? throw new ServerSideEmitTimeoutException(all, expected) : all;
+    }
+
     public ValueTask<int> ServerCountAsync() => new(1);
 
     public void Dispose()

@@ -76,6 +76,16 @@ public sealed partial class SocketIOServer
     /// <summary>Sends an event to the other servers (main namespace).</summary>
     public void ServerSideEmit(string eventName, params ReadOnlySpan<object?> args) => Sockets.ServerSideEmit(eventName, args);
 
+    /// <summary>Sends an event to the other servers and collects their answers (main namespace; see <see cref="Namespace.ServerSideEmitWithAckAsync(string, object?[])"/>).</summary>
+    public Task<IReadOnlyList<ServerSideResponse>> ServerSideEmitWithAckAsync(string eventName, params object?[] args) => Sockets.ServerSideEmitWithAckAsync(eventName, args);
+
+    /// <summary>Receives server-side events that may be answered (main namespace; see <see cref="Namespace.OnServerSideEmit(string, Action{IReadOnlyList{JsonElement}, AckCallback})"/>).</summary>
+    public SocketIOServer OnServerSideEmit(string eventName, Action<IReadOnlyList<JsonElement>, AckCallback> handler)
+    {
+        Sockets.OnServerSideEmit(eventName, handler);
+        return this;
+    }
+
     /// <summary>Receives server-side events (main namespace).</summary>
     public SocketIOServer OnServerSideEmit(string eventName, Action<IReadOnlyList<JsonElement>> handler)
     {

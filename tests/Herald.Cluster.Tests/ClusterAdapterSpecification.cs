@@ -15,7 +15,7 @@ namespace Herald.Cluster.Tests;
 /// server. Run on the in-memory bus and on a real redis-server. "Did not arrive" is asserted by a sentinel
 /// emitted afterwards by the same publisher: the next packet a client reads must be the sentinel.
 /// </summary>
-public abstract class ClusterAdapterSpecification
+public abstract partial class ClusterAdapterSpecification
 {
     private readonly string _run = Guid.NewGuid().ToString("N")[..6];
 

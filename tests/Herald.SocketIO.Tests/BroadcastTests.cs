@@ -233,4 +233,20 @@ public class BroadcastTests
         server.Io.ServerSideEmit("hello", 1);
         Assert.Throws<ArgumentException>(() => server.Io.ServerSideEmit("disconnect"));
     }
+
+    [Fact]
+    public async Task ServerSideEmitWithAckHasNobodyToAskInMemory()
+    {
+        var server = new TestServer();
+        var handled = false;
+        server.Io.OnServerSideEmit("ping", (_, ack) => handled = true);
+        var answers = server.Io.ServerSideEmitWithAckAsync("ping", 1);
+        Assert.True(answers.IsCompletedSuccessfully);
+        Assert.Empty(await answers.DefaultTimeout());
+        Assert.Empty(await server.Io.Timeout(TimeSpan.FromSeconds(1)).ServerSideEmitWithAckAsync("ping").DefaultTimeout());
+        Assert.False(handled);
+        // Misuse throws at the call, not in the task.
+        Assert.Throws<ArgumentException>(() => { _ = server.Io.ServerSideEmitWithAckAsync("disconnect"); });
+        Assert.Throws<InvalidOperationException>(() => { _ = server.Io.To("room").ServerSideEmitWithAckAsync("ping"); });
+    }
 }

@@ -33,6 +33,9 @@ internal static class GeneratorRunner
                 case "slow-consumer":
                     await SlowConsumerScenario.RunAsync(ctx, result);
                     break;
+                case "cluster":
+                    await ClusterScenario.RunAsync(ctx, result);
+                    break;
                 default:
                     await ConnectionsScenario.RunAsync(ctx, result);
                     break;

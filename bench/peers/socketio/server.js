@@ -3,6 +3,8 @@
 //   "pub"  (room, payload) -> io.to(room).emit("msg", payload)    (broadcast, sender included if joined)
 // HTTP: GET /bench/ready -> 200 "ok"; GET /bench/gc -> {"heap":<bytes after a full GC>,"rss":<bytes>}.
 // Start: node --expose-gc server.js --port N   (or PORT=N); transports: ws via the default wsEngine.
+// Cluster scenario: --redis redis://127.0.0.1:P makes it one node of a cluster with @socket.io/redis-adapter
+// (the official Redis adapter, node-redis clients); it listens once both Redis clients are connected.
 "use strict";
 const http = require("node:http");
 const { Server } = require("socket.io");
@@ -38,9 +40,26 @@ io.on("connection", (socket) => {
   });
 });
 
-httpServer.listen(port, host, () => {
-  console.log(`socket.io ${require("socket.io/package.json").version} listening on http://${host}:${port}`);
-});
+async function useRedis(url) {
+  const { createClient } = require("redis");
+  const { createAdapter } = require("@socket.io/redis-adapter");
+  const pubClient = createClient({ url });
+  const subClient = pubClient.duplicate();
+  pubClient.on("error", (e) => console.error("redis pub:", e.message));
+  subClient.on("error", (e) => console.error("redis sub:", e.message));
+  await Promise.all([pubClient.connect(), subClient.connect()]);
+  io.adapter(createAdapter(pubClient, subClient));
+  // The adapter subscribes in its constructor; a round trip on the subscriber connection orders after it.
+  await subClient.pSubscribe("herald-bench-probe#*", () => {});
+}
+
+const redisFlag = process.argv.indexOf("--redis");
+(redisFlag > 0 ? useRedis(process.argv[redisFlag + 1]) : Promise.resolve()).then(() => {
+  httpServer.listen(port, host, () => {
+    console.log(`socket.io ${require("socket.io/package.json").version} listening on http://${host}:${port}` +
+      (redisFlag > 0 ? ` (redis adapter ${require("@socket.io/redis-adapter/package.json").version})` : ""));
+  });
+}, (e) => { console.error("redis adapter:", e); process.exit(1); });
 
 const stop = () => { io.close(); process.exit(0); };
 process.on("SIGTERM", stop);

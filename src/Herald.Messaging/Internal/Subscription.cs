@@ -12,6 +12,9 @@ internal sealed class Subscription(ISubscriptionOwner owner, string name, bool i
 {
     private readonly Lock _gate = new();
     private Task? _tail;
+    private bool _running;
+    private int _runningThread;
+    private TaskCompletionSource? _runningDone;
     private int _disposed;
 
     public string Name { get; } = name;
@@ -23,15 +26,32 @@ internal sealed class Subscription(ISubscriptionOwner owner, string name, bool i
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
     /// <summary>Runs the handler now when nothing is pending, else after what is; completes when this message was handled.</summary>
+    /// <remarks>
+    /// The handler runs outside <see cref="_gate"/>: a handler that publishes (a node answering another) must never
+    /// wait for another subscription's gate while holding its own, or two threads doing so in opposite directions
+    /// deadlock. While a handler runs synchronously (<see cref="_running"/>), deliveries from other threads are chained behind <see cref="_runningDone"/>, created only then; a re-entrant delivery
+    /// (the handler publishing to its own channel on the same thread) runs at once, nested, as a recursive lock did,
+    /// so a handler that awaits such a publication does not wait for itself.
+    /// </remarks>
     public ValueTask Deliver(BusMessage message, ILogger logger)
     {
-        Task? previous;
+        // Only this thread writes its own id there, so the check needs no lock; the nested run takes none either.
+        if (Volatile.Read(ref _running) && Volatile.Read(ref _runningThread) == Environment.CurrentManagedThreadId)
+        {
+            return RunNested(message, logger);
+        }
+
         lock (_gate)
         {
-            previous = _tail;
+            var previous = _tail;
             if (previous is { IsCompleted: true })
             {
                 previous = _tail = null;
+            }
+
+            if (previous is null && _running)
+            {
+                previous = (_runningDone ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
             }
 
             if (previous is not null)
@@ -41,26 +61,64 @@ internal sealed class Subscription(ISubscriptionOwner owner, string name, bool i
                 return new ValueTask(chained);
             }
 
-            ValueTask pending;
-            try
-            {
-                pending = Handler(message);
-            }
-            catch (Exception e)
-            {
-                MessagingLog.HandlerFailed(logger, message.Channel, e);
-                return ValueTask.CompletedTask;
-            }
-
-            if (pending.IsCompletedSuccessfully)
-            {
-                return ValueTask.CompletedTask;
-            }
-
-            var observed = ObserveAsync(pending, message.Channel, logger);
-            _tail = observed;
-            return new ValueTask(observed);
+            _running = true;
+            _runningThread = Environment.CurrentManagedThreadId;
         }
+
+        ValueTask pending;
+        try
+        {
+            pending = Handler(message);
+        }
+        catch (Exception e)
+        {
+            MessagingLog.HandlerFailed(logger, message.Channel, e);
+            pending = ValueTask.CompletedTask;
+        }
+
+        var observed = pending.IsCompletedSuccessfully ? null : ObserveAsync(pending, message.Channel, logger);
+        TaskCompletionSource? waiting;
+        lock (_gate)
+        {
+            _running = false;
+            waiting = _runningDone;
+            _runningDone = null;
+            if (waiting is null && observed is not null)
+            {
+                _tail = observed; // nobody chained meanwhile: the next delivery waits for this one
+            }
+        }
+
+        if (waiting is not null)
+        {
+            // Deliveries chained behind this run start once it is really done (its asynchronous part included).
+            if (observed is null)
+            {
+                waiting.TrySetResult();
+            }
+            else
+            {
+                _ = observed.ContinueWith(static (_, s) => ((TaskCompletionSource)s!).TrySetResult(), waiting, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+        }
+
+        return observed is null ? ValueTask.CompletedTask : new ValueTask(observed);
+    }
+
+    private ValueTask RunNested(BusMessage message, ILogger logger)
+    {
+        ValueTask pending;
+        try
+        {
+            pending = Handler(message);
+        }
+        catch (Exception e)
+        {
+            MessagingLog.HandlerFailed(logger, message.Channel, e);
+            return ValueTask.CompletedTask;
+        }
+
+        return pending.IsCompletedSuccessfully ? ValueTask.CompletedTask : new ValueTask(ObserveAsync(pending, message.Channel, logger));
     }
 
     private async Task RunAfterAsync(Task previous, BusMessage message, ILogger logger)

@@ -73,6 +73,52 @@ public sealed partial class WsEmitter
 
         public void End(string requestId) => _requests.TryRemove(requestId, out _);
 
+        /// <summary>
+        /// <c>data</c> of <c>broadcast-client-count</c>: a number, or <c>{"count":n,"nodes":[...]}</c> where <c>nodes</c>
+        /// is the answering node's view of the cluster (itself and the nodes it sees alive).
+        /// </summary>
+        private static int ReadCount(ReadOnlySpan<byte> data, out List<string>? nodes)
+        {
+            nodes = null;
+            var reader = new Utf8JsonReader(data);
+            reader.Read();
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                return Math.Max(0, reader.GetInt32());
+            }
+
+            var count = -1;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("count"u8))
+                {
+                    reader.Read();
+                    count = reader.GetInt32();
+                }
+                else if (reader.ValueTextEquals("nodes"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.StartArray)
+                    {
+                        throw new JsonException("data.nodes is an array of node names");
+                    }
+
+                    nodes = [];
+                    while (reader.Read() && reader.TokenType == JsonTokenType.String)
+                    {
+                        nodes.Add(reader.GetString()!);
+                    }
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            return count < 0 ? throw new JsonException("data.count is missing") : count;
+        }
+
         public async ValueTask DisposeAsync()
         {
             foreach (var subscription in new[] { Interlocked.Exchange(ref _answers, null), Interlocked.Exchange(ref _heartbeats, null) })
@@ -101,13 +147,17 @@ public sealed partial class WsEmitter
                         break;
                     case ClusterEnvelopeKinds.NodeClose:
                         _nodes.TryRemove(envelope.Source, out _);
+                        foreach (var request in _requests.Values)
+                        {
+                            request.OnNodeGone(envelope.Source);
+                        }
+
                         break;
                     case ClusterEnvelopeKinds.BroadcastClientCount when envelope.RequestId is not null && envelope.IsFor(_emitter.SourceName):
                         if (_requests.TryGetValue(envelope.RequestId, out var counted))
                         {
-                            var reader = new Utf8JsonReader(envelope.Data.Span);
-                            reader.Read();
-                            counted.OnCount(envelope.Source, Math.Max(0, reader.GetInt32()));
+                            var count = ReadCount(envelope.Data.Span, out var nodes);
+                            counted.OnCount(envelope.Source, count, nodes);
                         }
 
                         break;
@@ -155,7 +205,7 @@ public sealed partial class WsEmitter
 
         public Task<IReadOnlyList<WsAckResponse>> Task => _tcs.Task;
 
-        public void OnCount(string node, int count)
+        public void OnCount(string node, int count, List<string>? cluster)
         {
             lock (_lock)
             {
@@ -166,6 +216,29 @@ public sealed partial class WsEmitter
                 }
 
                 _owed[node] = count;
+                if (_acceptOtherNodes && cluster is not null)
+                {
+                    // The answering node's view of the cluster: an emitter that has not heard every node's heartbeat
+                    // yet (its first request) must not complete before the nodes it did not know of have answered.
+                    foreach (var other in cluster)
+                    {
+                        _owed.TryAdd(other, CountNotYetKnown);
+                    }
+                }
+            }
+
+            TryComplete(timedOut: false);
+        }
+
+        /// <summary>A node said it is leaving: it no longer owes anything.</summary>
+        public void OnNodeGone(string node)
+        {
+            lock (_lock)
+            {
+                if (!_owed.Remove(node))
+                {
+                    return;
+                }
             }
 
             TryComplete(timedOut: false);

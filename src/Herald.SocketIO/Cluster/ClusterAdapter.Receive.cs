@@ -82,6 +82,13 @@ public partial class ClusterAdapter
             case ClusterEnvelopeKinds.ServerSideEmit:
                 DeliverServerSideEmit(envelope);
                 break;
+            case ClusterEnvelopeKinds.ServerSideEmitResponse:
+                if (envelope.RequestId is not null && _requests.TryGetValue(envelope.RequestId, out var answered) && answered is ServerSideRequest serverSideRequest)
+                {
+                    serverSideRequest.OnResponse(envelope.Source, ClusterJson.ReadServerSideResponse(envelope.Source, envelope.Data.Span, envelope.Attachments, Namespace.Server.JsonOptions));
+                }
+
+                break;
             case ClusterEnvelopeKinds.Heartbeat:
                 OnHeartbeat(envelope.Source);
                 break;
@@ -189,24 +196,6 @@ public partial class ClusterAdapter
         });
     }
 
-    private void DeliverServerSideEmit(ClusterEnvelope envelope)
-    {
-        using var document = JsonDocument.Parse(envelope.Packet);
-        if (!document.RootElement.TryGetProperty("data"u8, out var data) || data.ValueKind != JsonValueKind.Array
-            || data.GetArrayLength() == 0 || data[0].ValueKind != JsonValueKind.String)
-        {
-            throw new JsonException("server-side-emit: packet.data is an array starting with the event name");
-        }
-
-        var args = new JsonElement[data.GetArrayLength() - 1];
-        for (var i = 0; i < args.Length; i++)
-        {
-            args[i] = data[i + 1].Clone();
-        }
-
-        Namespace.DeliverServerSideEmit(data[0].GetString()!, args);
-    }
-
     /// <summary>
     /// Sends one node's answers to a broadcast with acks back to the requester: the client count first, then
     /// each ack. Acks that arrive (on other threads) before the count is out are held, so the requester always
@@ -222,7 +211,7 @@ public partial class ClusterAdapter
             List<AckResponse> held;
             lock (_lock)
             {
-                Send(ClusterEnvelopeKinds.BroadcastClientCount, ClusterJson.CountData(count), []);
+                Send(ClusterEnvelopeKinds.BroadcastClientCount, ClusterJson.CountData(count, adapter.NodeName, adapter.Nodes), []);
                 held = _held!;
                 _held = null;
                 foreach (var ack in held)

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
@@ -10,7 +9,7 @@ namespace Herald.SocketIO.Cluster;
 /// The <c>data</c> member of the adapter's envelope kinds:
 /// <list type="bullet">
 /// <item><c>sockets-join</c>/<c>sockets-leave</c>: <c>{"rooms":["a","b"]}</c>; <c>disconnect-sockets</c>: <c>{"close":true}</c> or absent.</item>
-/// <item><c>broadcast-client-count</c>: a number; <c>broadcast-ack-response</c>: <c>{"socketId":"x","args":[...]}</c>
+/// <item><c>broadcast-client-count</c>: <c>{"count":n,"nodes":[...]}</c> (a plain number is read too); <c>broadcast-ack-response</c>: <c>{"socketId":"x","args":[...]}</c>
 /// (binary in <c>attachments</c>) or <c>{"socketId":"x","missing":true}</c> for a client that disconnected first.</item>
 /// <item><c>fetch-sockets-response</c>: <c>[{"id","rooms":[...],"data":{...},"handshake":{"headers":{},"query":{},"auth":{},
 /// "address","time","issued","url","secure"}}]</c>.</item>
@@ -86,14 +85,75 @@ internal static class ClusterJson
             && document.RootElement.TryGetProperty("close"u8, out var close) && close.ValueKind == JsonValueKind.True;
     }
 
-    public static byte[] CountData(int count) => System.Text.Encoding.ASCII.GetBytes(count.ToString(CultureInfo.InvariantCulture));
+    /// <summary>
+    /// <c>{"count":n,"nodes":["self","other",...]}</c>: the answering node's targets and its view of the cluster
+    /// (itself and the nodes it sees alive), so that a requester that does not know the cluster yet (an emitter's
+    /// first request) learns which other nodes to wait for.
+    /// </summary>
+    public static byte[] CountData(int count, string self, IReadOnlyCollection<string> others)
+    {
+        var buffer = new ArrayBufferWriter<byte>(64);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("count"u8, count);
+            writer.WriteStartArray("nodes"u8);
+            writer.WriteStringValue(self);
+            foreach (var node in others)
+            {
+                writer.WriteStringValue(node);
+            }
 
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Reads a count: a plain number, or the object of <see cref="CountData"/>.</summary>
     public static int ReadCount(ReadOnlySpan<byte> data)
     {
         var reader = new Utf8JsonReader(data);
         reader.Read();
-        var count = reader.GetInt32();
-        return count < 0 ? 0 : count;
+        if (reader.TokenType == JsonTokenType.StartObject)
+        {
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("count"u8))
+                {
+                    reader.Read();
+                    return Math.Max(0, reader.GetInt32());
+                }
+
+                reader.Read();
+                reader.Skip();
+            }
+
+            throw new JsonException("broadcast-client-count: data is a number or {\"count\":n}");
+        }
+
+        return Math.Max(0, reader.GetInt32());
+    }
+
+    /// <summary><c>server-side-emit-response</c>: <c>{"args":[...]}</c> from the JSON array of the answer.</summary>
+    public static byte[] ServerSideResponseData(ReadOnlySpan<byte> argsArray)
+    {
+        var data = new byte[argsArray.Length + 9];
+        "{\"args\":"u8.CopyTo(data);
+        argsArray.CopyTo(data.AsSpan(8));
+        data[^1] = (byte)'}';
+        return data;
+    }
+
+    public static ServerSideResponse ReadServerSideResponse(string node, ReadOnlySpan<byte> data, IReadOnlyList<ReadOnlyMemory<byte>> attachments, JsonSerializerOptions options)
+    {
+        using var document = JsonDocument.Parse(data.ToArray());
+        var root = document.RootElement;
+        var args = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("args"u8, out var a) && a.ValueKind == JsonValueKind.Array
+            ? a.Clone()
+            : throw new JsonException("server-side-emit-response: data is {\"args\":[...]}");
+        return new ServerSideResponse(node, args, ClusterProtocolCopy(attachments), options);
     }
 
     public static byte[] AckData(AckResponse ack)
