@@ -33,6 +33,15 @@ public sealed partial class Socket
             return false;
         }
 
+        if (!flags.Volatile && Pid is not null)
+        {
+            // With recovery on, a non-volatile emit goes through the adapter (socket.io does the same) so that it is
+            // logged with an offset and can be replayed, here or on another node.
+            Namespace.Adapter.Broadcast(new BroadcastPacket(Namespace.Name, eventName, args.ToArray(), -1, Server.JsonOptions),
+                new BroadcastOptions([Id], [], flags));
+            return true;
+        }
+
         var encoded = SocketIOPacketEncoder.EncodeEvent(Namespace.Name, eventName, args, -1, Server.JsonOptions);
         if (_anyOutgoingListeners.Length > 0)
         {
@@ -98,6 +107,16 @@ public sealed partial class Socket
             return false;
         }
 
+        if (TryHoldForReplay(packet))
+        {
+            return true;
+        }
+
+        return Send(packet);
+    }
+
+    private bool Send(BroadcastPacket packet)
+    {
         if (_anyOutgoingListeners.Length > 0 && packet.EventName is not null)
         {
             NotifyOutgoing(packet.EventName, packet.Args);
