@@ -203,15 +203,16 @@ public sealed partial class Socket
             return false; // the connection closed meanwhile
         }
 
+        if (Pid is not null)
+        {
+            // Before the answer: a cluster knows the session before the client can act on it.
+            Namespace.RecoveryAdapter?.OnSessionConnected(this);
+        }
+
         Client.Send(SocketIOPacketEncoder.EncodeConnect(Namespace.Name, Id, Pid), isVolatile: false);
         if (_restored is not null)
         {
             Replay();
-        }
-
-        if (Pid is not null)
-        {
-            Namespace.RecoveryAdapter?.OnSessionConnected(this);
         }
 
         return true;
