@@ -44,7 +44,7 @@ public partial class ClusterAdapter
         }
 
         PublishHeartbeat();
-        FlushInFlight(_options.HeartbeatInterval);
+        FlushInFlight(_options.HeartbeatTimeout); // a safety net: an echo lost while the subscriber reconnected
         foreach (var (node, seen) in _nodes)
         {
             if (_time.GetElapsedTime(seen) > _options.HeartbeatTimeout)

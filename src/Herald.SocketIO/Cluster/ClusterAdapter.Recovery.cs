@@ -170,7 +170,7 @@ public partial class ClusterAdapter
     }
 
     /// <summary>
-    /// Delivers the own broadcasts whose echo is late (older than <paramref name="olderThan"/>; all of them when
+    /// Delivers the own broadcasts whose echo is late (older than <paramref name="olderThan"/>: a heartbeat timeout from the timer; all of them when
     /// the bus went down: Redis does not keep pub/sub messages for a subscriber that is reconnecting).
     /// </summary>
     private void FlushInFlight(TimeSpan olderThan)

@@ -211,7 +211,9 @@ public partial class ClusterAdapter : InMemoryAdapter
     internal bool Publish(string channel, ClusterEnvelope envelope)
     {
         var state = _bus.State;
-        if (state is MessageBusState.Disconnected or MessageBusState.Disposed)
+        if (state is MessageBusState.Disposed
+            || (state is MessageBusState.Disconnected
+                && (_bus is not IBufferingMessageBus { BuffersWhileDisconnected: true } || envelope.Kind == ClusterEnvelopeKinds.Heartbeat)))
         {
             ClusterAdapterLog.PublishSkipped(_logger, Namespace.Name, state.ToString(), envelope.Kind);
             return false;
