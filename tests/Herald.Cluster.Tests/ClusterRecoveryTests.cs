@@ -75,7 +75,8 @@ public abstract class ClusterRecoverySpecification
             Assert.Equal(sid, backSid);
             Assert.Equal(pid, backPid);
             var replay = await ReadAsync(back, 3);
-            Assert.Equal([3, 4, 5], replay.Select(e => e.Number));
+            Assert.Equal(3, replay[0].Number);
+            Assert.Equal([4, 5], replay.Skip(1).Select(e => e.Number).Order()); // 4 (B) and 5 (A) in bus order, which may differ from call order
             var socket = b.Io.Sockets.Sockets[sid];
             Assert.True(socket.Recovered);
             Assert.Contains("news", socket.Rooms);
