@@ -135,6 +135,7 @@ public sealed partial class RedisMessageBus
                         // Empty: publications go straight to Redis again. Down again: the next reconnection drains.
                         _draining = false;
                         _outage |= _buffer.Count > 0;
+                        FailWaitersLocked("Redis became unreachable again while the outage buffer drained");
                         break;
                     }
 
@@ -167,10 +168,41 @@ public sealed partial class RedisMessageBus
             lock (_bufferLock)
             {
                 _draining = false;
+                FailWaitersLocked("the bus was disposed");
             }
         }
 
         RedisLog.OutageReplayed(_logger, sent);
+    }
+
+    /// <summary>
+    /// Fails the publications that queued behind a drain without a copy (their callers wait): they are dropped and
+    /// counted, so no caller waits for an outage of unknown length. The copies stay for the next reconnection.
+    /// </summary>
+    private void FailWaitersLocked(string reason)
+    {
+        if (_buffer.Count == _copied)
+        {
+            return;
+        }
+
+        var kept = new Queue<Pending>(_copied);
+        while (_buffer.TryDequeue(out var pending))
+        {
+            if (pending.Sent is null)
+            {
+                kept.Enqueue(pending);
+                continue;
+            }
+
+            Interlocked.Increment(ref Counters._dropped);
+            pending.Sent.TrySetException(new MessageBusException($"Publication to '{pending.Channel}' dropped: {reason}."));
+        }
+
+        while (kept.TryDequeue(out var pending))
+        {
+            _buffer.Enqueue(pending);
+        }
     }
 
     /// <summary>A queued publication: copied during an outage (no <see cref="Sent"/>), or the caller's memory while draining.</summary>

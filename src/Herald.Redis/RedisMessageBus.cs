@@ -305,6 +305,11 @@ public sealed partial class RedisMessageBus : IBufferingMessageBus, ISubscriptio
             _state = MessageBusState.Disposed;
         }
 
+        lock (_bufferLock)
+        {
+            FailWaitersLocked("the bus was disposed");
+        }
+
         await _subscriber.DisposeAsync().ConfigureAwait(false);
         await _commands.DisposeAsync().ConfigureAwait(false);
         StateChanged?.Invoke(this, new MessageBusStateChangedEventArgs(previous, MessageBusState.Disposed, null));
