@@ -11,6 +11,7 @@ builder.Services.AddSocketIO();
 builder.Services.AddServerSentEvents();
 var app = builder.Build();
 BenchServerHost.MapBenchEndpoints(app);
+Herald.Bench.Server.EngineCounters.Map(app);
 var io = app.MapSocketIO("/socket.io/");
 var sse = app.MapServerSentEvents("/bench/sse");
 io.OnConnection(socket =>

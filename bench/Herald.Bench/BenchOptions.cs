@@ -8,7 +8,7 @@ namespace Herald.Bench;
 /// </summary>
 internal sealed class BenchOptions
 {
-    public static readonly string[] AllScenarios = ["fanout", "chat", "connections", "sse"];
+    public static readonly string[] AllScenarios = ["fanout", "chat", "connections", "sse", "slow-consumer"];
     public static readonly string[] AllTargets = ["herald", "socketio", "signalr", "ceiling"];
 
     public List<string> Scenarios { get; } = [];
@@ -49,7 +49,7 @@ internal sealed class BenchOptions
     public string Label { get; set; } = "";
 
     public static string Usage => """
-        usage: Herald.Bench <fanout|chat|connections|sse|all> [--target herald|socketio|signalr|ceiling|all[,..]]
+        usage: Herald.Bench <fanout|chat|connections|sse|slow-consumer|all> [--target herald|socketio|signalr|ceiling|all[,..]]
                             [--clients N] [--duration S] [--warmup S] [--window W] [--rate R] [--size B]
                             [--room-size K] [--concurrency C] [--sources K] [--quick] [--no-pin] [--json FILE]
           fanout       N clients (1000) in one room; one publisher, W (16) messages outstanding
@@ -57,6 +57,9 @@ internal sealed class BenchOptions
           connections  open N (10000) idle connections; connect rate, server memory per connection
           sse          fanout to N (1000) EventSource clients (topic "bench") of Herald's SSE endpoint; herald only,
                        compared with herald's WebSocket fanout when both run (`fanout,sse --target herald`)
+          slow-consumer  fanout to N (500) clients, then again with one more client that stops reading: the others'
+                       deliveries/s with it over without it (goal >= 0.95), the server's RSS growth, and the time until
+                       the server disconnects the slow client; herald only
           --quick      every scenario a few seconds at small N, verifying every message (CI smoke)
         """;
 
@@ -119,6 +122,7 @@ internal sealed class BenchOptions
     {
         ("connections", true) => 200,
         ("connections", false) => 10_000,
+        ("slow-consumer", false) => 500,
         (_, true) => 50,
         _ => 1_000,
     };

@@ -54,6 +54,14 @@ internal static class Orchestrator
     private static async Task<ScenarioResult> RunOneAsync(BenchOptions o, BenchPaths paths, string scenario, string target, bool pin)
     {
         var failure = new ScenarioResult { Scenario = scenario, Target = target, Clients = o.ClientsFor(scenario) };
+        if (scenario == "slow-consumer" && target != "herald")
+        {
+            // The scenario reads Herald's slow-client counter from /bench/counters.
+            failure.Skipped = true;
+            failure.Error = "herald only";
+            return failure;
+        }
+
         if (scenario == "sse" && target != "herald")
         {
             // The sse scenario measures Herald's EventSource endpoint against Herald's own WebSocket fanout.
@@ -126,7 +134,7 @@ internal static class Orchestrator
         }
 
         using var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start the generator");
-        var limit = TimeSpan.FromSeconds(o.WarmupFor() + o.DurationFor(scenario) + 180 + (o.ClientsFor(scenario) / 200.0));
+        var limit = TimeSpan.FromSeconds(o.WarmupFor() + (2 * o.DurationFor(scenario)) + 180 + (o.ClientsFor(scenario) / 200.0));
         using var cts = new CancellationTokenSource(limit);
         ScenarioResult? result = null;
         try

@@ -21,6 +21,10 @@ internal static class Report
             {
                 Connections(sb, o, rows);
             }
+            else if (scenario == "slow-consumer")
+            {
+                SlowConsumer(sb, o, rows);
+            }
             else
             {
                 Messaging(sb, o, scenario, rows);
@@ -75,6 +79,28 @@ internal static class Report
 
         sb.AppendLine(Inv, $"Herald SSE / Herald WebSocket fanout, same run: deliveries/s {Ratio(sse.DeliveriesPerSecond, ws.DeliveriesPerSecond)} " +
             $"({sse.DeliveriesPerSecond:N0} vs {ws.DeliveriesPerSecond:N0}; goal ≥ 0.80×), p99 {sse.P99Ms:F2} vs {ws.P99Ms:F2} ms.");
+    }
+
+    private static void SlowConsumer(StringBuilder sb, BenchOptions o, List<ScenarioResult> rows)
+    {
+        sb.AppendLine(Inv, $"### slow-consumer: {o.ClientsFor("slow-consumer"):N0} clients in one room, {Math.Max(o.Size, Generator.SlowConsumerScenario.MinSize)}-byte messages, window {o.Window}, " +
+            $"{o.DurationFor("slow-consumer").ToString(Inv)} s without then {o.DurationFor("slow-consumer").ToString(Inv)} s with one client that stops reading");
+        sb.AppendLine();
+        sb.AppendLine("| target | deliveries/s without (mean of before and after) | with the slow client | ratio (goal ≥ 0.95) | slow client cut after | server RSS peak MB | RSS growth MB | live heap growth MB (bound 4) | missing | status |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+        foreach (var r in rows)
+        {
+            if (r.Skipped || (r.Deliveries == 0 && !r.Ok))
+            {
+                sb.AppendLine(Inv, $"| {r.Target} | | | | | | | | | {Status(r)} |");
+                continue;
+            }
+
+            string heap = r.ServerHeapGrowthBytes >= 0 ? (r.ServerHeapGrowthBytes / 1048576.0).ToString("F2", Inv) : "n/a";
+            string cut = r.SlowClientDisconnectSeconds >= 0 ? r.SlowClientDisconnectSeconds.ToString("F1", Inv) + " s" : "never";
+            sb.AppendLine(Inv, $"| {r.Target} | {r.BaselineDeliveriesPerSecond:N0} | {r.DeliveriesPerSecond:N0} | {Ratio(r.DeliveriesPerSecond, r.BaselineDeliveriesPerSecond)} | {cut} | " +
+                $"{r.ServerRssBytes / 1048576.0:F1} | {r.ServerRssGrowthBytes / 1048576.0:F1} | {heap} | {r.Missing:N0} | {Status(r)} |");
+        }
     }
 
     private static void Connections(StringBuilder sb, BenchOptions o, List<ScenarioResult> rows)

@@ -30,6 +30,10 @@ internal sealed class ScenarioResult
     public long ServerRssBytes { get; set; }
     public double ServerCpuPercent { get; set; }
     public double GeneratorCpuPercent { get; set; }
+    public double BaselineDeliveriesPerSecond { get; set; }
+    public double SlowClientDisconnectSeconds { get; set; }
+    public long ServerRssGrowthBytes { get; set; }
+    public long ServerHeapGrowthBytes { get; set; }
 }
 
 /// <summary>The JSON file written with --json.</summary>

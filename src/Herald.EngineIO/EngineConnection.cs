@@ -35,14 +35,29 @@ public abstract class EngineConnection
     /// <summary>The layer above, receiving messages and the close notification.</summary>
     public IEngineConnectionListener? Listener { get; set; }
 
-    /// <summary>Queues one message packet; never blocks. Returns false when the session is closed or its queue is full.</summary>
+    /// <summary>
+    /// Queues one message packet; never blocks. Returns false when the session is closed. When the queue would
+    /// go over its bound (<see cref="EngineIOOptions.MaxOutboundQueue"/>, <see cref="EngineIOOptions.MaxOutboundBytes"/>)
+    /// the client is too slow: the message is refused and the session closes (<c>transport error</c>).
+    /// </summary>
     public abstract bool Send(EngineMessage message);
 
     /// <summary>
     /// Queues several message packets that must go out together and in order (a Socket.IO packet and its
-    /// binary attachments). Never blocks. Returns false when the session is closed or its queue is full.
+    /// binary attachments). Never blocks. Returns false when the session is closed or the client is too slow
+    /// (see <see cref="Send(EngineMessage)"/>).
     /// </summary>
     public abstract bool Send(ReadOnlySpan<EngineMessage> messages);
+
+    /// <summary>
+    /// Queues a volatile message (Socket.IO's <c>volatile</c> flag): sent only if the connection is
+    /// <see cref="IsWritable"/> now, else dropped (and counted). A queued volatile message is also the first
+    /// thing dropped when the queue fills. Returns false when it was dropped.
+    /// </summary>
+    public virtual bool SendVolatile(EngineMessage message) => IsWritable && Send(message);
+
+    /// <summary>The volatile form of <see cref="Send(ReadOnlySpan{EngineMessage})"/> (a packet and its attachments, all or none).</summary>
+    public virtual bool SendVolatile(ReadOnlySpan<EngineMessage> messages) => IsWritable && Send(messages);
 
     /// <summary>Closes the session after flushing what is queued; the listener sees the reason <c>forced close</c>.</summary>
     public abstract void Close();

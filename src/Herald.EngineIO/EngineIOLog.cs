@@ -30,4 +30,10 @@ internal static partial class EngineIOLog
 
     [LoggerMessage(9, LogLevel.Error, "Engine.IO session {SessionId}: the connection handler or listener threw.")]
     public static partial void ListenerFailed(ILogger logger, string sessionId, Exception exception);
+
+    [LoggerMessage(10, LogLevel.Warning, "Engine.IO session {SessionId} is too slow and was disconnected: {QueuedMessages} messages / {QueuedBytes} bytes waiting (limits {MaxMessages} / {MaxBytes}).", EventName = "SlowClient")]
+    public static partial void SlowClient(ILogger logger, string sessionId, int queuedMessages, long queuedBytes, int maxMessages, long maxBytes);
+
+    [LoggerMessage(11, LogLevel.Debug, "Engine.IO handshake from {Address} refused: {Limit} reached.", EventName = "HandshakeRefused")]
+    public static partial void HandshakeRefused(ILogger logger, System.Net.IPAddress? address, string limit);
 }

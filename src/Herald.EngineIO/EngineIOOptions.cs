@@ -30,10 +30,54 @@ public sealed class EngineIOOptions
     public int MaxHttpBufferSize { get; set; } = 1_000_000;
 
     /// <summary>
-    /// The most messages waiting to be written to one connection (4096). When it is full,
-    /// <see cref="EngineConnection.Send(EngineMessage)"/> returns false and the message is not queued.
+    /// The most messages waiting to be written to one connection (4096), counting the batch being written.
+    /// Together with <see cref="MaxOutboundBytes"/> this bounds what a client that stops reading can cost:
+    /// when a message would go over either bound, queued volatile messages are dropped first; if that is not
+    /// enough the session is closed as a slow client (reason <c>transport error</c>, logged at Warning and
+    /// counted by the <c>herald.engineio.slow_client_disconnects</c> counter of the <c>Herald.EngineIO</c> meter).
     /// </summary>
+    /// <remarks>
+    /// A client that keeps up never holds more than one flush's worth, so the bound only matters for bursts:
+    /// 4096 lets an application emit a few thousand packets in a loop (or a recovery replay them) to one
+    /// connection without tripping it, while the queue entries themselves stay small (messages of a broadcast
+    /// are shared between sessions; an entry is a reference).
+    /// </remarks>
     public int MaxOutboundQueue { get; set; } = 4096;
+
+    /// <summary>
+    /// The most bytes waiting to be written to one connection (4 MiB), counting the batch being written. A message
+    /// counts what holding it keeps alive, its payload and its cached transport encoding (about twice its size), even
+    /// when a broadcast shares it with other sessions: once they have sent it, this queue alone holds it.
+    /// One message bigger than this is still sent when nothing else is queued.
+    /// </summary>
+    /// <remarks>
+    /// 4 MiB is two maximum-size messages (<see cref="MaxHttpBufferSize"/> defaults to 1 MB) and, at the ~100-byte
+    /// packets of a chat or a feed, over ten thousand packets: seconds of backlog at any sane rate. A thousand
+    /// clients stalled at once cost at most 4 GiB, beyond that the operator lowers it; a healthy client stays far
+    /// below since its queue is drained by every flush.
+    /// </remarks>
+    public long MaxOutboundBytes { get; set; } = 4L * 1024 * 1024;
+
+    /// <summary>
+    /// The most sessions open at once (100,000). A handshake beyond it gets HTTP 503 with
+    /// <c>{"code":3,"message":"Too many connections"}</c>; the official client then retries with its backoff.
+    /// </summary>
+    public int MaxConnections { get; set; } = 100_000;
+
+    /// <summary>
+    /// The most sessions open at once from one remote address; null (the default) sets no such limit, because
+    /// behind a reverse proxy every client has the proxy's address (set it when Kestrel faces the clients, or
+    /// with the forwarded-headers middleware). Beyond it a handshake gets HTTP 503,
+    /// <c>{"code":3,"message":"Too many connections from this address"}</c>.
+    /// </summary>
+    public int? MaxConnectionsPerIp { get; set; }
+
+    /// <summary>
+    /// A token bucket on handshakes per remote address; null (the default) sets none (same proxy caveat as
+    /// <see cref="MaxConnectionsPerIp"/>). A handshake without a token gets HTTP 429,
+    /// <c>{"code":3,"message":"Too many handshakes from this address"}</c>.
+    /// </summary>
+    public EngineIORateLimit? HandshakeRateLimitPerIp { get; set; }
 
     /// <summary>CORS for browsers on other origins; null (the default) adds no CORS headers.</summary>
     public EngineIOCorsOptions? Cors { get; set; }
@@ -63,7 +107,8 @@ public sealed class EngineIOOptions
             throw new ArgumentException("Engine.IO timeouts must be positive.");
         }
 
-        if (MaxHttpBufferSize <= 0 || MaxOutboundQueue <= 0)
+        if (MaxHttpBufferSize <= 0 || MaxOutboundQueue <= 0 || MaxOutboundBytes <= 0 || MaxConnections <= 0 || MaxConnectionsPerIp <= 0
+            || HandshakeRateLimitPerIp is { PermitsPerSecond: <= 0 } or { Burst: <= 0 })
         {
             throw new ArgumentException("Engine.IO limits must be positive.");
         }
@@ -71,6 +116,16 @@ public sealed class EngineIOOptions
         ArgumentNullException.ThrowIfNull(TimeProvider);
         ArgumentNullException.ThrowIfNull(Transports);
     }
+}
+
+/// <summary>A token bucket: <see cref="Burst"/> requests at once, refilled at <see cref="PermitsPerSecond"/>.</summary>
+public sealed class EngineIORateLimit
+{
+    /// <summary>The sustained rate (5 per second).</summary>
+    public double PermitsPerSecond { get; set; } = 5;
+
+    /// <summary>How many may come at once after a quiet period (20): a page that opens a few tabs is not refused.</summary>
+    public int Burst { get; set; } = 20;
 }
 
 /// <summary>The Engine.IO transport names.</summary>

@@ -20,7 +20,7 @@ public sealed partial class EngineIOServer
     // The bodies of the standard errors, encoded once: {"code":0,"message":"Transport unknown"}...
     private static readonly byte[][] s_errorBodies = BuildErrorBodies();
 
-    internal async Task RejectAsync(HttpContext context, EngineErrorCode code, string? message = null)
+    internal async Task RejectAsync(HttpContext context, EngineErrorCode code, string? message = null, int? status = null)
     {
         EngineIOLog.RequestRejected(Logger, (int)code, message ?? s_errorMessages[(int)code]);
         var response = context.Response;
@@ -30,7 +30,7 @@ public sealed partial class EngineIOServer
         }
 
         var body = message is null ? s_errorBodies[(int)code] : EncodeError(code, message);
-        response.StatusCode = code == EngineErrorCode.Forbidden ? StatusCodes.Status403Forbidden : StatusCodes.Status400BadRequest;
+        response.StatusCode = status ?? (code == EngineErrorCode.Forbidden ? StatusCodes.Status403Forbidden : StatusCodes.Status400BadRequest);
         response.ContentType = "application/json";
         response.ContentLength = body.Length;
         try

@@ -205,10 +205,18 @@ public sealed partial class EngineIOServer : IAsyncDisposable
             }
         }
 
-        await HandshakeAsync(context, isWebSocketRequest);
+        var address = NormalizeAddress(context.Connection.RemoteIpAddress);
+        if (TryAdmit(address) is { } refusal)
+        {
+            await RejectAsync(context, EngineErrorCode.BadRequest, refusal.Message, refusal.Status);
+            return;
+        }
+
+        await HandshakeAsync(context, isWebSocketRequest, address);
     }
 
-    private async Task HandshakeAsync(HttpContext context, bool webSocket)
+    /// <summary>The handshake of an admitted connection: its slot (<see cref="TryAdmit"/>) passes to the session, or is released here.</summary>
+    private async Task HandshakeAsync(HttpContext context, bool webSocket, System.Net.IPAddress? address)
     {
         var id = NewSessionId();
         var info = CaptureRequest(context);
@@ -227,6 +235,7 @@ public sealed partial class EngineIOServer : IAsyncDisposable
             }
             catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
             {
+                ReleaseSlot(address);
                 return;
             }
 
@@ -285,7 +294,13 @@ public sealed partial class EngineIOServer : IAsyncDisposable
         }
     }
 
-    internal void Remove(EngineSession session) => _sessions.TryRemove(new KeyValuePair<string, EngineSession>(session.Id, session));
+    internal void Remove(EngineSession session)
+    {
+        if (_sessions.TryRemove(new KeyValuePair<string, EngineSession>(session.Id, session)))
+        {
+            ReleaseSlot(NormalizeAddress(session.Request.RemoteAddress));
+        }
+    }
 
     /// <summary>A polling client closed its session while no GET was pending: its in-flight GET gets a noop for a short while.</summary>
     internal void RememberClientClosedPoll(string sid) => _clientClosedPolls[sid] = Now + ToTimestamp(s_clientClosedPollGrace);
@@ -312,6 +327,7 @@ public sealed partial class EngineIOServer : IAsyncDisposable
                 pair.Value.OnTick(now);
             }
 
+            PruneRateBuckets(now);
             if (!_clientClosedPolls.IsEmpty)
             {
                 foreach (var pair in _clientClosedPolls)
@@ -340,14 +356,17 @@ public sealed partial class EngineIOServer : IAsyncDisposable
     private EngineRequestInfo CaptureRequest(HttpContext context)
     {
         var request = context.Request;
-        var headers = new HeaderDictionary();
+        // Copied (the request's own collections are reused by Kestrel for the next request), sized exactly so
+        // that a long-lived session does not keep a half-empty entry array.
+        var headers = new HeaderDictionary(request.Headers.Count);
         foreach (var header in request.Headers)
         {
             headers[header.Key] = header.Value;
         }
 
-        var query = new Dictionary<string, StringValues>(StringComparer.OrdinalIgnoreCase);
-        foreach (var pair in request.Query)
+        var requestQuery = request.Query;
+        var query = new Dictionary<string, StringValues>(requestQuery.Count, StringComparer.OrdinalIgnoreCase);
+        foreach (var pair in requestQuery)
         {
             query[pair.Key] = pair.Value;
         }

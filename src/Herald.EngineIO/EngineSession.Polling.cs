@@ -120,6 +120,7 @@ internal sealed partial class EngineSession
             lock (_lock)
             {
                 _pollActive = false;
+                EndInFlightLocked();
             }
 
             if (finishClose)

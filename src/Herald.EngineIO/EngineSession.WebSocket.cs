@@ -251,6 +251,8 @@ internal sealed partial class EngineSession
                 var closed = false;
                 lock (_lock)
                 {
+                    // The previous batch (if any) is written: it no longer counts against the bound.
+                    EndInFlightLocked();
                     if (_state == SessionState.Closed)
                     {
                         closed = true;

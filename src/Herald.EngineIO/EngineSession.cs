@@ -24,6 +24,7 @@ internal sealed partial class EngineSession : EngineConnection, IThreadPoolWorkI
     private readonly EngineIOServer _server;
     private readonly ILogger _logger;
     private readonly int _maxQueue;
+    private readonly long _maxBytes;
     private readonly Lock _lock = new();
     private readonly Queue<OutboundPacket> _queue = new();
     private Channel<bool>? _signal;
@@ -50,6 +51,7 @@ internal sealed partial class EngineSession : EngineConnection, IThreadPoolWorkI
         _server = server;
         _logger = server.Logger;
         _maxQueue = server.Options.MaxOutboundQueue;
+        _maxBytes = server.Options.MaxOutboundBytes;
         Id = id;
         Request = request;
         _transportName = transportName;
@@ -84,91 +86,6 @@ internal sealed partial class EngineSession : EngineConnection, IThreadPoolWorkI
                     && (_webSocket is not null || _pollActive);
             }
         }
-    }
-
-    public override bool Send(EngineMessage message)
-    {
-        ArgumentNullException.ThrowIfNull(message);
-        bool wasEmpty;
-        var schedule = false;
-        lock (_lock)
-        {
-            if (_state != SessionState.Open || _queue.Count >= _maxQueue)
-            {
-                return false;
-            }
-
-            wasEmpty = _queue.Count == 0;
-            _queue.Enqueue(new OutboundPacket(EnginePacketType.Message, message));
-            if (_writer is not null)
-            {
-                if (_drainScheduled)
-                {
-                    return true;
-                }
-
-                _drainScheduled = true;
-                schedule = true;
-            }
-        }
-
-        if (schedule)
-        {
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
-        }
-        else if (wasEmpty)
-        {
-            Signal();
-        }
-
-        return true;
-    }
-
-    public override bool Send(ReadOnlySpan<EngineMessage> messages)
-    {
-        if (messages.IsEmpty)
-        {
-            return IsConnected;
-        }
-
-        bool wasEmpty;
-        var schedule = false;
-        lock (_lock)
-        {
-            if (_state != SessionState.Open || _queue.Count + messages.Length > _maxQueue)
-            {
-                return false;
-            }
-
-            wasEmpty = _queue.Count == 0;
-            foreach (var message in messages)
-            {
-                ArgumentNullException.ThrowIfNull(message);
-                _queue.Enqueue(new OutboundPacket(EnginePacketType.Message, message));
-            }
-
-            if (_writer is not null)
-            {
-                if (_drainScheduled)
-                {
-                    return true;
-                }
-
-                _drainScheduled = true;
-                schedule = true;
-            }
-        }
-
-        if (schedule)
-        {
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
-        }
-        else if (wasEmpty)
-        {
-            Signal();
-        }
-
-        return true;
     }
 
     public override void Close()
@@ -206,6 +123,8 @@ internal sealed partial class EngineSession : EngineConnection, IThreadPoolWorkI
             _closeReason = reason;
             _clientClosed = clientClosed;
             _queue.Clear();
+            _queuedBytes = 0;
+            _queuedVolatile = 0;
             probe = _probeSocket;
             _probeSocket = null;
             _upgrade = UpgradeState.None;
@@ -259,7 +178,7 @@ internal sealed partial class EngineSession : EngineConnection, IThreadPoolWorkI
                 // Control packets ignore MaxOutboundQueue: a full queue must not stop the heartbeat.
                 _pingSent = true;
                 signal = _queue.Count == 0;
-                _queue.Enqueue(new OutboundPacket(EnginePacketType.Ping, null));
+                _queue.Enqueue(new OutboundPacket(EnginePacketType.Ping, null, 0, false));
             }
 
             if (_upgrade != UpgradeState.None && now >= _upgradeDeadline)
@@ -422,10 +341,14 @@ internal sealed partial class EngineSession : EngineConnection, IThreadPoolWorkI
         }
     }
 
-    /// <summary>Takes everything queued (under the lock) into a pooled array.</summary>
+    /// <summary>Takes everything queued (under the lock) into a pooled array; it counts as in flight until <see cref="EndInFlightLocked"/>.</summary>
     private OutboundPacket[] TakeQueuedLocked(out int count)
     {
         count = _queue.Count;
+        _inFlightMessages = count;
+        _inFlightBytes = _queuedBytes;
+        _queuedBytes = 0;
+        _queuedVolatile = 0;
         var batch = System.Buffers.ArrayPool<OutboundPacket>.Shared.Rent(Math.Max(count, 1));
         for (var i = 0; i < count; i++)
         {
@@ -472,8 +395,11 @@ internal sealed partial class EngineSession : EngineConnection, IThreadPoolWorkI
         Probed,
     }
 
-    /// <summary>A queued packet: a message, or a control packet (ping) when <see cref="Message"/> is null.</summary>
-    private readonly record struct OutboundPacket(EnginePacketType Type, EngineMessage? Message);
+    /// <summary>
+    /// A queued packet: a message, or a control packet (ping) when <see cref="Message"/> is null. <see cref="Size"/>
+    /// is what it counts against <see cref="EngineIOOptions.MaxOutboundBytes"/>.
+    /// </summary>
+    private readonly record struct OutboundPacket(EnginePacketType Type, EngineMessage? Message, int Size, bool IsVolatile);
 }
 
 /// <summary>The close reasons an <see cref="IEngineConnectionListener"/> sees (the reference server's strings).</summary>

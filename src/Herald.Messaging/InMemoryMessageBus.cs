@@ -48,15 +48,18 @@ public sealed class InMemoryMessageBus : IMessageBus, ISubscriptionOwner
             return ValueTask.FromCanceled(cancellationToken);
         }
 
+        var start = MessagingMetrics.StartPublish(payload.Length);
         var patterns = _registry.Patterns;
         if (patterns.Length == 0)
         {
-            return _registry.TryGetChannel(channel, out var only)
-                ? MessageDispatcher.DispatchAsync(only.Subscriptions, new BusMessage(channel, null, payload), _logger)
-                : ValueTask.CompletedTask;
+            return MessagingMetrics.Track(
+                _registry.TryGetChannel(channel, out var only)
+                    ? MessageDispatcher.DispatchAsync(only.Subscriptions, new BusMessage(channel, null, payload), _logger)
+                    : ValueTask.CompletedTask,
+                start);
         }
 
-        return PublishWithPatternsAsync(channel, payload, patterns);
+        return MessagingMetrics.Track(PublishWithPatternsAsync(channel, payload, patterns), start);
     }
 
     private async ValueTask PublishWithPatternsAsync(string channel, ReadOnlyMemory<byte> payload, SubscriptionRegistry.Entry[] patterns)

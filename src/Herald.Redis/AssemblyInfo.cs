@@ -5,3 +5,4 @@ using System.Runtime.CompilerServices;
 // The Redis SSE history store (Herald.Sse.Redis) speaks through the same multiplexed command connection rather than
 // a public raw-command API that every user would then depend on.
 [assembly: InternalsVisibleTo("Herald.Sse.Redis")]
+[assembly: InternalsVisibleTo("Herald.Sessions.Redis")]

@@ -94,6 +94,7 @@ public sealed partial class RedisMessageBus : IBufferingMessageBus, ISubscriptio
 
     private async ValueTask PublishCoreAsync(string channel, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
+        var start = MessagingMetrics.StartPublish(payload.Length);
         try
         {
             await _commands.ExecuteAsync(["PUBLISH", RedisArgument.Prefixed(_prefixBytes, channel), payload], cancellationToken).ConfigureAwait(false);
@@ -104,6 +105,8 @@ public sealed partial class RedisMessageBus : IBufferingMessageBus, ISubscriptio
             Interlocked.Increment(ref Counters._failed);
             throw;
         }
+
+        MessagingMetrics.EndPublish(start);
     }
 
     /// <inheritdoc />

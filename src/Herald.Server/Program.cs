@@ -1,26 +1,23 @@
-// Herald's standalone hub: `dotnet run --project src/Herald.Server` serves Socket.IO at /socket.io/
-// Server-Sent Events at /events (the page's live feed), and the demo page at / on http://localhost:5000
-// (in memory: no Redis needed).
-using Herald.SocketIO;
-using Herald.Sse;
+// Herald's standalone hub: `dotnet run --project src/Herald.Server` serves Socket.IO at /socket.io/, Server-Sent
+// Events at /events (the page's live feed), the demo page at /, the dashboard at /admin, the publish API at /api and
+// /healthz, /readyz on http://localhost:5000 (in memory: no Redis needed). Every setting is in the Herald section of
+// appsettings.json, overridable by environment (Herald__NodeName) or command line (--Herald:NodeName=web-1); see
+// docs/getting-started.md.
+using Herald.Server.Hosting;
 
 var builder = WebApplication.CreateBuilder(args);
-if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
+try
 {
-    builder.WebHost.UseUrls("http://localhost:5000");
+    builder.AddHeraldHub();
+}
+catch (HubConfigurationException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
 }
 
-builder.Services.AddSocketIO(o => builder.Configuration.GetSection("Herald:SocketIO").Bind(o));
-builder.Services.AddServerSentEvents(o => builder.Configuration.GetSection("Herald:Sse").Bind(o));
-var clockInterval = builder.Configuration.GetValue("Herald:Demo:ClockInterval", TimeSpan.FromSeconds(5));
-builder.Services.AddHostedService(sp => new DemoClock(sp.GetRequiredService<SseServer>(), clockInterval, TimeProvider.System));
 var app = builder.Build();
-
-app.UseDefaultFiles();
-app.UseStaticFiles();
-var io = app.MapSocketIO("/socket.io");
-var sse = app.MapServerSentEvents("/events");
-DemoChat.Map(io, sse);
-app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));
+app.MapHeraldHub();
 
 app.Run();
+return 0;

@@ -88,3 +88,32 @@ public class SocketDisconnectedException : Exception
     {
     }
 }
+
+/// <summary>
+/// <see cref="Socket.Join(string)"/> would put the socket in more rooms than <see cref="SocketIOOptions.MaxRoomsPerSocket"/>;
+/// the socket's rooms are unchanged.
+/// </summary>
+public class RoomLimitExceededException : InvalidOperationException
+{
+    /// <summary>Creates the exception.</summary>
+    public RoomLimitExceededException(string socketId, int limit)
+        : base($"Socket {socketId} cannot join more than {limit} rooms (SocketIOOptions.MaxRoomsPerSocket).")
+    {
+        Limit = limit;
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public RoomLimitExceededException()
+        : base("Room limit exceeded (SocketIOOptions.MaxRoomsPerSocket).")
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public RoomLimitExceededException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>The limit that was hit.</summary>
+    public int Limit { get; }
+}

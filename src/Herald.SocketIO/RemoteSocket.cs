@@ -19,7 +19,7 @@ public class RemoteSocket
     }
 
     internal RemoteSocket(Socket socket)
-        : this(socket.Namespace.Adapter, socket.Id, socket.Handshake, socket.Rooms, new Dictionary<string, object?>(socket.Data))
+        : this(socket.Namespace.Adapter, socket.Id, socket.Handshake, socket.Rooms, socket.DataOrNull is { } data ? new Dictionary<string, object?>(data) : new Dictionary<string, object?>())
     {
         LocalSocket = socket;
     }

@@ -102,13 +102,29 @@ public sealed partial class Socket
     /// <summary>Writes a broadcast to this client; false when it was not sent (gone, or volatile and not writable).</summary>
     internal bool DeliverBroadcast(BroadcastPacket packet, in BroadcastFlags flags)
     {
-        if (!Connected || (flags.Volatile && !Client.Connection.IsWritable))
+        if (!Connected)
         {
             return false;
         }
 
         if (TryHoldForReplay(packet))
         {
+            return true;
+        }
+
+        if (flags.Volatile)
+        {
+            // Queued only if the connection is writable now; the Engine.IO layer counts the drops.
+            if (!Client.SendVolatile(packet.Messages))
+            {
+                return false;
+            }
+
+            if (_anyOutgoingListeners.Length > 0 && packet.EventName is not null)
+            {
+                NotifyOutgoing(packet.EventName, packet.Args);
+            }
+
             return true;
         }
 

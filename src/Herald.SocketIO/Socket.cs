@@ -61,11 +61,31 @@ public sealed partial class Socket
     /// <summary>The server.</summary>
     public SocketIOServer Server => Namespace.Server;
 
+    private ConcurrentDictionary<string, object?>? _data;
+
     /// <summary>What the client presented when connecting.</summary>
     public Handshake Handshake { get; }
 
     /// <summary>Free storage for the application (thread-safe); copied into <see cref="RemoteSocket.Data"/>.</summary>
-    public ConcurrentDictionary<string, object?> Data { get; } = new(StringComparer.Ordinal);
+    public ConcurrentDictionary<string, object?> Data
+    {
+        get
+        {
+            // Created on first use: most sockets never store anything, and an empty ConcurrentDictionary
+            // (buckets, lock array) costs about half a kilobyte per idle connection.
+            var data = System.Threading.Volatile.Read(ref _data);
+            if (data is not null)
+            {
+                return data;
+            }
+
+            Interlocked.CompareExchange(ref _data, new ConcurrentDictionary<string, object?>(StringComparer.Ordinal), null);
+            return _data;
+        }
+    }
+
+    /// <summary>The data without creating it (null when nothing was ever stored).</summary>
+    internal ConcurrentDictionary<string, object?>? DataOrNull => System.Threading.Volatile.Read(ref _data);
 
     /// <summary>The rooms the socket is in (a snapshot; includes its own id).</summary>
     public IReadOnlyCollection<string> Rooms => Namespace.Adapter.SocketRooms(Id) ?? [];
@@ -93,10 +113,54 @@ public sealed partial class Socket
     private ILogger Logger => Namespace.Server.Logger;
 
     /// <summary>Joins a room.</summary>
-    public Task Join(string room) => AfterRoomsChanged(Namespace.Adapter.AddAllAsync(Id, [room]));
+    /// <exception cref="RoomLimitExceededException">The socket would be in more than <see cref="SocketIOOptions.MaxRoomsPerSocket"/> rooms.</exception>
+    public Task Join(string room)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        IReadOnlyCollection<string> rooms = [room];
+        ThrowIfTooManyRooms(rooms);
+        return AfterRoomsChanged(Namespace.Adapter.AddAllAsync(Id, rooms));
+    }
 
-    /// <summary>Joins several rooms.</summary>
-    public Task Join(IEnumerable<string> rooms) => AfterRoomsChanged(Namespace.Adapter.AddAllAsync(Id, rooms as IReadOnlyCollection<string> ?? [.. rooms]));
+    /// <summary>Joins several rooms (all or none, as far as <see cref="SocketIOOptions.MaxRoomsPerSocket"/> goes).</summary>
+    /// <exception cref="RoomLimitExceededException">The socket would be in more than <see cref="SocketIOOptions.MaxRoomsPerSocket"/> rooms.</exception>
+    public Task Join(IEnumerable<string> rooms)
+    {
+        ArgumentNullException.ThrowIfNull(rooms);
+        var list = rooms as IReadOnlyCollection<string> ?? [.. rooms];
+        ThrowIfTooManyRooms(list);
+        return AfterRoomsChanged(Namespace.Adapter.AddAllAsync(Id, list));
+    }
+
+    private void ThrowIfTooManyRooms(IReadOnlyCollection<string> rooms)
+    {
+        var limit = Server.Options.MaxRoomsPerSocket;
+        var current = Namespace.Adapter.SocketRooms(Id);
+        var count = current?.Count ?? 0;
+        if (count + rooms.Count <= limit)
+        {
+            return; // the common case: far below the limit, no need to look at which rooms are new
+        }
+
+        if (current is not null && System.Linq.Enumerable.Contains(current, Id))
+        {
+            count--; // the socket's own room is not the client's doing
+        }
+
+        HashSet<string>? added = null;
+        foreach (var room in rooms)
+        {
+            if ((current is null || !System.Linq.Enumerable.Contains(current, room)) && (added ??= new(StringComparer.Ordinal)).Add(room))
+            {
+                count++;
+            }
+        }
+
+        if (count > limit)
+        {
+            throw new RoomLimitExceededException(Id, limit);
+        }
+    }
 
     /// <summary>Leaves a room.</summary>
     public Task Leave(string room) => AfterRoomsChanged(Namespace.Adapter.DelAsync(Id, room));

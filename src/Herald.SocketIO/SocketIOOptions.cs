@@ -16,6 +16,14 @@ public sealed class SocketIOOptions
     public int MaxAttachments { get; set; } = 10;
 
     /// <summary>
+    /// The most rooms one socket may be in through <see cref="Socket.Join(string)"/> (1,000; its own id room does not
+    /// count). Joining past it throws <see cref="RoomLimitExceededException"/>: rooms are usually joined on a client's
+    /// request, and without a bound a client could grow the room index without end. Server-side bulk joins
+    /// (<c>SocketsJoin</c>) are the application's own decision and are not limited.
+    /// </summary>
+    public int MaxRoomsPerSocket { get; set; } = 1000;
+
+    /// <summary>
     /// JSON settings for event arguments; Herald adds the binary placeholder converters and relaxed escaping.
     /// Null: web defaults (camelCase).
     /// </summary>

@@ -28,10 +28,12 @@ public sealed partial class SocketIOServer : IEngineConnectionHandler
     public SocketIOServer(SocketIOOptions? options = null, ILoggerFactory? loggerFactory = null)
     {
         Options = options ?? new SocketIOOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(Options.MaxRoomsPerSocket, 0, nameof(SocketIOOptions.MaxRoomsPerSocket));
         JsonOptions = SocketIOJson.CreateOptions(Options.JsonSerializerOptions);
         TimeProvider = Options.TimeProvider;
         Logger = (ILogger?)loggerFactory?.CreateLogger<SocketIOServer>() ?? NullLogger.Instance;
         Sockets = Of("/");
+        SocketIOMetrics.Register(this);
     }
 
     /// <summary>Creates a server from DI options.</summary>
@@ -99,6 +101,22 @@ public sealed partial class SocketIOServer : IEngineConnectionHandler
         foreach (var client in _clients.Keys)
         {
             client.DisconnectAll();
+        }
+    }
+
+    /// <summary>Counts the open client connections by transport (for the metrics; walks the clients).</summary>
+    internal void CountConnections(ref int polling, ref int websocket)
+    {
+        foreach (var client in _clients.Keys)
+        {
+            if (client.Connection.TransportName == EngineTransports.WebSocket)
+            {
+                websocket++;
+            }
+            else
+            {
+                polling++;
+            }
         }
     }
 

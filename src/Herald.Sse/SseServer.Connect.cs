@@ -150,6 +150,7 @@ public sealed partial class SseServer
         {
             Interlocked.Decrement(ref _connectionCount);
             SseLog.MaxClientsReached(_logger, _options.MaxClients);
+            SseMetrics.ConnectionsRefused.Add(1);
             response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             return;
         }

@@ -21,11 +21,22 @@ public sealed partial class SseServer
         => PublishBody(targets, EncodeBody(eventName, data));
 
     /// <summary>Publishes data that is already UTF-8 text (used by the message-bus consumer: no re-serialization).</summary>
-    internal void PublishUtf8(string[]? targets, string? eventName, ReadOnlySpan<byte> utf8Data)
-        => PublishBody(targets, EncodeBody(eventName, utf8Data));
+    /// <remarks>
+    /// <paramref name="except"/> (topics or client ids whose clients must not get it) comes from the envelope's
+    /// <c>except</c>: the session layer's channel union sends one envelope per channel, each excluding the channels
+    /// before it, so a client in several channels gets the event once.
+    /// </remarks>
+    internal void PublishUtf8(string[]? targets, string? eventName, ReadOnlySpan<byte> utf8Data, string[]? except = null)
+        => PublishBody(targets, EncodeBody(eventName, utf8Data), except);
 
-    internal void PublishBody(string[]? targets, byte[] body)
+    internal void PublishBody(string[]? targets, byte[] body, string[]? except = null)
     {
+        if (except is { Length: > 0 })
+        {
+            PublishExcept(targets, body, except);
+            return;
+        }
+
         lock (_lock)
         {
             var seq = ++_seq;
@@ -103,6 +114,64 @@ public sealed partial class SseServer
         }
     }
 
+    /// <summary>The slow path of <see cref="PublishBody"/> with exclusions: the union of the targets minus the excluded clients.</summary>
+    private void PublishExcept(string[]? targets, byte[] body, string[] except)
+    {
+        lock (_lock)
+        {
+            var seq = ++_seq;
+            var now = Now;
+            var capacity = _options.MaxHistory;
+            var union = new HashSet<SseClient>();
+            if (targets is null)
+            {
+                _allHistory.Add(seq, now, body, capacity);
+                _store?.Append(_instanceTag, SseAudience.All, seq, body);
+                foreach (var connection in _connections)
+                {
+                    union.Add(connection.Client);
+                }
+            }
+            else
+            {
+                foreach (var name in targets)
+                {
+                    if (_rooms.TryGetValue(name, out var room))
+                    {
+                        room.History.Add(seq, now, body, capacity);
+                        _store?.Append(_instanceTag, SseAudience.Topic(name), seq, body);
+                        union.UnionWith(room.Members);
+                    }
+
+                    if (_clients.TryGetValue(name, out var client) && !client.IsClosed)
+                    {
+                        (client.Direct ??= new SseHistory()).Add(seq, now, body, capacity);
+                        _store?.Append(_instanceTag, SseAudience.Client(name), seq, body);
+                        union.Add(client);
+                    }
+                }
+            }
+
+            foreach (var name in except)
+            {
+                if (_rooms.TryGetValue(name, out var room))
+                {
+                    union.ExceptWith(room.Members);
+                }
+
+                if (_clients.TryGetValue(name, out var client))
+                {
+                    union.Remove(client);
+                }
+            }
+
+            foreach (var client in union)
+            {
+                Deliver(client, seq, body);
+            }
+        }
+    }
+
     internal void CloseClients(string[]? targets)
     {
         lock (_lock)
@@ -163,9 +232,14 @@ public sealed partial class SseServer
 
     private void Deliver(SseConnection connection, long seq, byte[] body)
     {
-        if (!connection.TryEnqueue(new SseQueuedFrame(body, seq, HasId: true), out var overflowed) && overflowed)
+        if (connection.TryEnqueue(new SseQueuedFrame(body, seq, HasId: true), out var overflowed))
+        {
+            SseMetrics.Sent(body.Length);
+        }
+        else if (overflowed)
         {
             SseLog.SlowClient(_logger, connection.Client.Id, connection.QueuedMessages, connection.QueuedBytes, _options.MaxQueuedMessages, _options.MaxQueuedBytes);
+            SseMetrics.SlowClientDisconnects.Add(1);
         }
     }
 

@@ -20,6 +20,7 @@ public sealed partial class SseServer
                 if (!connection.TryEnqueue(new SseQueuedFrame(s_heartbeat, 0, HasId: false), out var overflowed) && overflowed)
                 {
                     SseLog.SlowClient(_logger, connection.Client.Id, connection.QueuedMessages, connection.QueuedBytes, _options.MaxQueuedMessages, _options.MaxQueuedBytes);
+                    SseMetrics.SlowClientDisconnects.Add(1);
                 }
 
                 // Keeps the shared session fresh, so a node that dies without a goodbye still leaves it resumable.

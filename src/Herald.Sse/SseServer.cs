@@ -50,6 +50,7 @@ public sealed partial class SseServer : IAsyncDisposable
         _store = historyStore;
         _idPrefix = System.Text.Encoding.UTF8.GetBytes("id: " + _instanceTag + "-");
         _timer = _time.CreateTimer(static s => ((SseServer)s!).OnTick(), this, _options.HeartbeatInterval, _options.HeartbeatInterval);
+        SseMetrics.Register(this);
     }
 
     /// <summary>Raised after a client's connection is attached (new or resumed). Runs on the request's thread.</summary>

@@ -147,21 +147,4 @@ public class PollingTests
         Assert.Equal("transport error", await host.Handler.WaitClosedAsync(client.Sid!));
         Assert.Equal(0, host.Server.SessionCount);
     }
-
-    [Fact]
-    public async Task FullQueue_RefusesMessages()
-    {
-        await using var host = await EngineIOTestHost.StartAsync(o => o.MaxOutboundQueue = 2);
-        await using var client = await host.ConnectPollingAsync();
-        var connection = await host.Handler.WaitOpenedAsync(client.Sid!);
-
-        Assert.True(connection.Send(EngineMessage.FromText("1"u8)));
-        Assert.False(connection.Send([EngineMessage.FromText("2"u8), EngineMessage.FromText("3"u8)]));
-        Assert.True(connection.Send(EngineMessage.FromText("2"u8)));
-        Assert.False(connection.Send(EngineMessage.FromText("3"u8)));
-
-        Assert.Equal(["41", "42"], (await client.PollAsync()).Select(p => p.ToString()));
-        Assert.True(connection.Send(EngineMessage.FromText("3"u8)));
-        Assert.Equal(["43"], (await client.PollAsync()).Select(p => p.ToString()));
-    }
 }

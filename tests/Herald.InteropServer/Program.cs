@@ -43,9 +43,11 @@ builder.Services.AddServerSentEvents(o =>
         : SseAuthorizationResult.Accept());
     o.AuthorizeTopic = (_, topic) => ValueTask.FromResult(!topic.StartsWith("private:", StringComparison.Ordinal));
 });
+SessionsInterop.AddServices(builder.Services);
 var app = builder.Build();
 var io = app.MapSocketIO("/socket.io");
 MapSseTest(app);
+SessionsInterop.Map(app, io);
 
 io.Use(async (socket, next) =>
 {

@@ -257,3 +257,38 @@ public sealed class PeerLinkTests
         public const byte Publish = 0x01;
     }
 }
+
+public class PeerLinkAuthorizationTests
+{
+    [Fact]
+    public async Task AuthorizeSubscription_RefusesAChannel_AndTheLinkStaysUp()
+    {
+        var asked = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        await using var node = await PeerNode.StartAsync("rpc-server-1", services: s => s.Configure<PeerLinkServerOptions>(o =>
+            o.AuthorizeSubscription = (remote, name, isPattern) =>
+            {
+                asked.Enqueue($"{remote}:{name}:{isPattern}");
+                return !name.StartsWith("secret", StringComparison.Ordinal);
+            }));
+        using var socket = new ClientWebSocket();
+        socket.Options.SetRequestHeader(PeerLinkHeaders.Key, PeerNode.Key);
+        socket.Options.SetRequestHeader("Herald-Node", "worker-1");
+        await socket.ConnectAsync(node.ChannelUri, CancellationToken.None).DefaultTimeout();
+        var buffer = new byte[4096];
+        await socket.ReceiveAsync(buffer, CancellationToken.None).DefaultTimeout();
+
+        async Task<string> SubscribeAsync(string json)
+        {
+            await socket.SendAsync(Encoding.UTF8.GetBytes(json), WebSocketMessageType.Text, true, CancellationToken.None).DefaultTimeout();
+            var answer = await socket.ReceiveAsync(buffer, CancellationToken.None).DefaultTimeout();
+            return Encoding.UTF8.GetString(buffer, 0, answer.Count);
+        }
+
+        Assert.Equal("{\"type\":\"error\",\"id\":1,\"message\":\"subscription refused\"}", await SubscribeAsync("{\"type\":\"subscribe\",\"id\":1,\"channel\":\"secret:payroll\"}"));
+        Assert.Equal("{\"type\":\"error\",\"id\":2,\"message\":\"subscription refused\"}", await SubscribeAsync("{\"type\":\"subscribe\",\"id\":2,\"pattern\":\"secret*\"}"));
+        Assert.Equal("{\"type\":\"subscribed\",\"id\":3}", await SubscribeAsync("{\"type\":\"subscribe\",\"id\":3,\"channel\":\"topic:greeting\"}"));
+        Assert.Equal(WebSocketState.Open, socket.State);
+        Assert.Contains(asked, a => a.EndsWith(":secret:payroll:False", StringComparison.Ordinal));
+        Assert.Contains(asked, a => a.EndsWith(":secret*:True", StringComparison.Ordinal));
+    }
+}

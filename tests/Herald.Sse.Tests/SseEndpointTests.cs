@@ -220,6 +220,7 @@ public class SseEndpointTests
     [Fact]
     public async Task MaxClientsRefusesWith503()
     {
+        using var refused = new SseCounter("herald.sse.connections_refused");
         await using var host = await SseTestHost.StartAsync(o => o.MaxClients = 2);
         var (a, aId) = await host.ConnectOpenAsync();
         var (b, _) = await host.ConnectOpenAsync();
@@ -237,11 +238,13 @@ public class SseEndpointTests
         var (c, _) = await host.ConnectOpenAsync();
         await using var c_ = c;
         Assert.Contains(host.Logs.Entries, e => e.EventId.Name == "MaxClientsReached");
+        Assert.True(refused.Value >= 1);
     }
 
     [Fact]
     public async Task ASlowClientIsDisconnectedAndTheOthersKeepReceiving()
     {
+        using var slowCount = new SseCounter("herald.sse.slow_client_disconnects");
         await using var host = await SseTestHost.StartAsync(o =>
         {
             o.MaxQueuedBytes = 128 * 1024;
@@ -268,6 +271,7 @@ public class SseEndpointTests
         var warning = Assert.Single(host.Logs.Entries, e => e.EventId.Name == "SlowClient");
         Assert.Equal(LogLevel.Warning, warning.Level);
         Assert.Contains(slowId, warning.Message, StringComparison.Ordinal);
+        Assert.True(slowCount.Value >= 1);
 
         host.Server.Send("after");
         Assert.Equal(["after"], await ReadData(fast, 1));

@@ -30,6 +30,9 @@ internal static class GeneratorRunner
                 case "sse":
                     await SseScenario.RunAsync(ctx, result);
                     break;
+                case "slow-consumer":
+                    await SlowConsumerScenario.RunAsync(ctx, result);
+                    break;
                 default:
                     await ConnectionsScenario.RunAsync(ctx, result);
                     break;

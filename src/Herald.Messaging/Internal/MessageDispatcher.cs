@@ -11,6 +11,7 @@ internal static class MessageDispatcher
 {
     public static ValueTask DispatchAsync(Subscription[] subscriptions, BusMessage message, ILogger logger)
     {
+        MessagingMetrics.Received.Add(1);
         Task? single = null;
         List<Task>? several = null;
         for (var i = 0; i < subscriptions.Length; i++)

@@ -54,4 +54,7 @@ internal static partial class PeerLinkLog
 
     [LoggerMessage(1126, LogLevel.Debug, "Node '{Remote}' link failed.")]
     public static partial void SessionFailed(ILogger logger, string remote, Exception exception);
+
+    [LoggerMessage(1140, LogLevel.Information, "Node '{Remote}' was refused the subscription to '{Name}' (AuthorizeSubscription).")]
+    public static partial void SessionSubscriptionRefused(ILogger logger, string remote, string name);
 }

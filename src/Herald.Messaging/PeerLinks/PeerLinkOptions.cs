@@ -59,6 +59,14 @@ public sealed class PeerLinkServerOptions
     public int MaxSubscriptions { get; set; } = 10_000;
 
     /// <summary>
+    /// Decides whether a linked node (its announced name) may subscribe to a channel or a pattern (the bool is
+    /// true for a pattern): the node's bus subscribes on the remote node's behalf, so this is where a shared
+    /// key's reach is narrowed per node. Null (the default) allows everything the key allows. A refusal answers
+    /// <c>{"type":"error","id":n,"message":"subscription refused"}</c> and the link stays up.
+    /// </summary>
+    public Func<string, string, bool, bool>? AuthorizeSubscription { get; set; }
+
+    /// <summary>
     /// Own publications remembered per subscription so that a node is not sent back what it published
     /// (default 1,024; see docs/wire-format.md, "Peer links").
     /// </summary>

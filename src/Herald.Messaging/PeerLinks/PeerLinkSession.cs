@@ -174,6 +174,13 @@ internal sealed class PeerLinkSession
             return;
         }
 
+        if (_options.AuthorizeSubscription is { } authorize && !authorize(_remote, name, isPattern))
+        {
+            PeerLinkLog.SessionSubscriptionRefused(_logger, _remote, name);
+            Send(PeerLinkProtocol.Error(id, "subscription refused"));
+            return;
+        }
+
         var table = isPattern ? _patterns : _channels;
         if (!table.ContainsKey(name))
         {

@@ -131,6 +131,16 @@ public sealed class SocketIODecoder : IDisposable
         }
 
         var span = rented.AsSpan(0, length);
+
+        // JsonDocument only checks the UTF-8 of a string when it is read: without this a text packet arriving over
+        // polling (WebSocket text frames are validated by the transport) would parse, then throw in a handler's GetString.
+        if (!System.Text.Unicode.Utf8.IsValid(span))
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+            error = "invalid UTF-8";
+            return Fail();
+        }
+
         if (!SocketIOPacketParser.TryParseHeader(span, _maxAttachments, out var header, out error))
         {
             ArrayPool<byte>.Shared.Return(rented);
@@ -165,7 +175,19 @@ public sealed class SocketIODecoder : IDisposable
         }
 
         var result = new SocketIOPacket(header.Type, ns, header.Id, document, rented, header.AttachmentCount);
-        if (!IsPayloadValid(result, out error))
+        bool valid;
+        try
+        {
+            valid = IsPayloadValid(result, out error);
+        }
+        catch (InvalidOperationException)
+        {
+            // A name with a lone surrogate escape ("\ud800") cannot be compared or read as a string (found by fuzzing).
+            valid = false;
+            error = "invalid payload";
+        }
+
+        if (!valid)
         {
             result.Dispose();
             return Fail();
@@ -208,6 +230,13 @@ public sealed class SocketIODecoder : IDisposable
                     {
                         error = "reserved event name";
                         return false;
+                    }
+
+                    // An escaped name may hold a lone surrogate ("\ud800"), which no .NET string can: reading it here
+                    // throws, and the caller turns that into a decode error instead of a throw in the Socket.IO layer.
+                    if (System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(name).Contains((byte)'\\'))
+                    {
+                        _ = name.GetString();
                     }
                 }
                 else if (name.ValueKind != JsonValueKind.Number)

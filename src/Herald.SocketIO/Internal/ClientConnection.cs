@@ -19,7 +19,9 @@ internal sealed class ClientConnection : IEngineConnectionListener
     private readonly Lock _lock = new();
     private readonly SocketIODecoder _decoder;
     private readonly Dictionary<string, Socket> _sockets = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _connecting = new(StringComparer.Ordinal);
+    // Namespaces whose CONNECT is in progress; created on the first CONNECT and dropped when empty, so an
+    // idle connection does not keep a set (and its entry array) alive.
+    private HashSet<string>? _connecting;
     private ITimer? _connectTimer;
     private bool _closed;
 
@@ -50,6 +52,7 @@ internal sealed class ClientConnection : IEngineConnectionListener
 
     public void OnMessage(EngineConnection connection, ReadOnlySpan<byte> data, bool isBinary)
     {
+        SocketIOMetrics.Received(data.Length);
         SocketIODecodeStatus status;
         SocketIOPacket? packet;
         string? error;
@@ -82,7 +85,7 @@ internal sealed class ClientConnection : IEngineConnectionListener
             _closed = true;
             sockets = [.. _sockets.Values];
             _sockets.Clear();
-            _connecting.Clear();
+            _connecting = null;
         }
 
         DisposeTimer();
@@ -116,7 +119,7 @@ internal sealed class ClientConnection : IEngineConnectionListener
     {
         lock (_lock)
         {
-            _connecting.Remove(socket.Namespace.Name);
+            ForgetConnecting(socket.Namespace.Name);
             if (_closed)
             {
                 return false;
@@ -129,11 +132,19 @@ internal sealed class ClientConnection : IEngineConnectionListener
         return true;
     }
 
+    private void ForgetConnecting(string ns)
+    {
+        if (_connecting is not null && _connecting.Remove(ns) && _connecting.Count == 0)
+        {
+            _connecting = null;
+        }
+    }
+
     public void ConnectFailed(string ns)
     {
         lock (_lock)
         {
-            _connecting.Remove(ns);
+            ForgetConnecting(ns);
         }
     }
 
@@ -167,30 +178,32 @@ internal sealed class ClientConnection : IEngineConnectionListener
 
     public bool Send(EncodedSocketIOPacket encoded, bool isVolatile)
     {
-        if (isVolatile && !Connection.IsWritable)
-        {
-            return false;
-        }
-
+        SocketIOMetrics.Sent(encoded.Text.Length);
         if (encoded.Attachments.Length == 0)
         {
-            return Connection.Send(EngineMessage.FromTextPacket(encoded.Text));
+            var message = EngineMessage.FromTextPacket(encoded.Text);
+            return isVolatile ? Connection.SendVolatile(message) : Connection.Send(message);
         }
 
-        return Connection.Send(BroadcastPacket.ToMessages(encoded));
+        var messages = BroadcastPacket.ToMessages(encoded);
+        return isVolatile ? Connection.SendVolatile(messages) : Connection.Send(messages);
     }
 
     public bool Send(byte[] text, bool isVolatile)
     {
-        if (isVolatile && !Connection.IsWritable)
-        {
-            return false;
-        }
-
-        return Connection.Send(EngineMessage.FromTextPacket(text));
+        SocketIOMetrics.Sent(text.Length);
+        var message = EngineMessage.FromTextPacket(text);
+        return isVolatile ? Connection.SendVolatile(message) : Connection.Send(message);
     }
 
-    public bool Send(EngineMessage[] messages) => messages.Length == 1 ? Connection.Send(messages[0]) : Connection.Send(messages);
+    public bool Send(EngineMessage[] messages)
+    {
+        SocketIOMetrics.Sent(messages[0].Payload.Length);
+        return messages.Length == 1 ? Connection.Send(messages[0]) : Connection.Send(messages);
+    }
+
+    /// <summary>A volatile broadcast: queued only if the connection is writable now (else dropped and counted by the Engine.IO layer).</summary>
+    public bool SendVolatile(EngineMessage[] messages) => messages.Length == 1 ? Connection.SendVolatile(messages[0]) : Connection.SendVolatile(messages);
 
     private void Route(SocketIOPacket packet)
     {
@@ -205,9 +218,9 @@ internal sealed class ClientConnection : IEngineConnectionListener
                 // still connecting (socket.io-client Socket.open). While the first one is in progress the
                 // duplicate is dropped; once connected it is answered again with the same id, so the
                 // client ends up connected once instead of losing its whole connection.
-                duplicate = _connecting.Contains(name);
+                duplicate = _connecting?.Contains(name) == true;
                 _sockets.TryGetValue(name, out existing);
-                valid = !_closed && !duplicate && existing is null && _connecting.Add(name);
+                valid = !_closed && !duplicate && existing is null && (_connecting ??= new HashSet<string>(StringComparer.Ordinal)).Add(name);
             }
 
             if (duplicate || (existing is not null && !_closed))

@@ -91,11 +91,12 @@ public sealed class SseBusConsumer : IHostedService, IAsyncDisposable
         }
 
         string[]? targets = envelope.Rooms.Count == 0 ? null : [.. envelope.Rooms];
+        string[]? except = envelope.Except.Count == 0 ? null : [.. envelope.Except];
         switch (envelope.Kind)
         {
             case ClusterEnvelopeKinds.SseSend:
                 ReadPacket(envelope.Packet.Span, out var eventName, out var data);
-                _server.PublishUtf8(targets, eventName, data);
+                _server.PublishUtf8(targets, eventName, data, except);
                 break;
             case ClusterEnvelopeKinds.SseClose:
                 _server.CloseClients(targets);

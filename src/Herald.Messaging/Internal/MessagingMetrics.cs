@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Herald.Messaging.Internal;
+
+/// <summary>
+/// The <c>Herald.Messaging</c> meter: what the buses carry. Instruments are static and tag-free, so recording costs
+/// one enabled-check when nobody listens (<c>dotnet-counters monitor --counters Herald.Messaging</c>, a
+/// <see cref="MeterListener"/>, OpenTelemetry).
+/// </summary>
+internal static class MessagingMetrics
+{
+    public const string MeterName = "Herald.Messaging";
+
+    private static readonly Meter s_meter = new(MeterName, typeof(MessagingMetrics).Assembly.GetName().Version?.ToString());
+
+    public static readonly Counter<long> Published = s_meter.CreateCounter<long>(
+        "herald.messaging.bus.published", "{message}", "Messages handed to the message bus by this process.");
+
+    public static readonly Counter<long> PublishedBytes = s_meter.CreateCounter<long>(
+        "herald.messaging.bus.published.bytes", "By", "Payload bytes handed to the message bus by this process.");
+
+    public static readonly Counter<long> Received = s_meter.CreateCounter<long>(
+        "herald.messaging.bus.received", "{message}", "Messages the bus delivered to this process's subscriptions (one per matching channel or pattern).");
+
+    public static readonly Histogram<double> PublishDuration = s_meter.CreateHistogram<double>(
+        "herald.messaging.bus.publish.duration", "s", "How long a publication took until the bus accepted it (Redis: the PUBLISH round trip; in memory: the local dispatch).");
+
+    /// <summary>Counts a publication; returns a start timestamp when the latency histogram is listened to, else 0.</summary>
+    public static long StartPublish(int bytes)
+    {
+        Published.Add(1);
+        PublishedBytes.Add(bytes);
+        return PublishDuration.Enabled ? Stopwatch.GetTimestamp() : 0;
+    }
+
+    /// <summary>Records the latency of a publication started with <see cref="StartPublish"/>.</summary>
+    public static void EndPublish(long start)
+    {
+        if (start != 0)
+        {
+            PublishDuration.Record(Stopwatch.GetElapsedTime(start).TotalSeconds);
+        }
+    }
+
+    /// <summary>Records the latency once <paramref name="publish"/> completes (no allocation when it already did).</summary>
+    public static ValueTask Track(ValueTask publish, long start)
+    {
+        if (start == 0)
+        {
+            return publish;
+        }
+
+        if (publish.IsCompletedSuccessfully)
+        {
+            EndPublish(start);
+            return publish;
+        }
+
+        return Awaited(publish, start);
+
+        static async ValueTask Awaited(ValueTask publish, long start)
+        {
+            await publish.ConfigureAwait(false);
+            EndPublish(start);
+        }
+    }
+}

@@ -1,0 +1,22 @@
+using Herald.Messaging;
+
+namespace Herald.Server.Health;
+
+/// <summary>
+/// <c>/healthz</c>: the process is alive (always 200 while it serves). <c>/readyz</c>: it can do its job: the message
+/// bus is connected (with Redis, the connection to Redis and every subscription restored), else 503, so a load balancer
+/// or Kubernetes sends no client to a node that cannot reach the cluster.
+/// </summary>
+internal static class HealthEndpoints
+{
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        app.MapGet("/healthz", () => Results.Ok(new { status = "ok" })).WithTags("health");
+        app.MapGet("/readyz", (IMessageBus bus) =>
+        {
+            var state = bus.State;
+            var body = new { status = state == MessageBusState.Connected ? "ready" : "not ready", node = bus.NodeName, bus = bus.GetType().Name, busState = state.ToString() };
+            return state == MessageBusState.Connected ? Results.Ok(body) : Results.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
+        }).WithTags("health");
+    }
+}
