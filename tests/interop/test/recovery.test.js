@@ -99,6 +99,9 @@ async function streamThroughADrop(from, producer, drop) {
 
 function assertComplete(result) {
   const expected = Array.from({ length: COUNT }, (_, i) => i + 1);
+  const summary = `recovered=${result.recovered} connects=${result.connects} received=${result.numbers.length}`;
+  assert.equal(result.recovered, true, summary);
+  assert.equal(result.connects, 2, summary);
   assert.deepEqual(result.numbers, expected, "every number once, in order");
   assert.equal(result.offsets.size, COUNT, "one distinct offset per packet");
   assert.equal(result.connects, 2, "connected, then reconnected once");
