@@ -126,3 +126,13 @@ public class MessageBusException : Exception
     {
     }
 }
+
+/// <summary>
+/// A bus that keeps (boundedly) what is published while it is disconnected and sends it once connected again, so
+/// publishers may go on calling <see cref="IMessageBus.PublishAsync"/> during an outage instead of skipping it.
+/// </summary>
+public interface IBufferingMessageBus : IMessageBus
+{
+    /// <summary>True when <see cref="IMessageBus.PublishAsync"/> buffers publications made while disconnected.</summary>
+    bool BuffersWhileDisconnected { get; }
+}

@@ -25,4 +25,13 @@ internal static partial class RedisLog
 
     [LoggerMessage(2006, LogLevel.Information, "Redis message bus state: {Previous} -> {Current}.")]
     public static partial void BusStateChanged(ILogger logger, Herald.Messaging.MessageBusState previous, Herald.Messaging.MessageBusState current);
+
+    [LoggerMessage(2007, LogLevel.Warning, "Redis is unreachable: publications are buffered (up to {Capacity}) until the bus reconnects.")]
+    public static partial void OutageBuffering(ILogger logger, int capacity);
+
+    [LoggerMessage(2008, LogLevel.Warning, "Redis outage buffer full: publication to '{Channel}' dropped ({Dropped} dropped so far).")]
+    public static partial void OutageDropped(ILogger logger, string channel, long dropped);
+
+    [LoggerMessage(2009, LogLevel.Information, "Redis is back: {Count} buffered publication(s) sent.")]
+    public static partial void OutageReplayed(ILogger logger, int count);
 }

@@ -19,7 +19,7 @@ namespace Herald.Redis;
 /// <see cref="MessageBusState.Connected"/> is reported again. Handlers run one message at a time on the
 /// subscriber's reader, in the order Redis delivers.
 /// </summary>
-public sealed class RedisMessageBus : IMessageBus, ISubscriptionOwner, IRedisMessageSink
+public sealed partial class RedisMessageBus : IBufferingMessageBus, ISubscriptionOwner, IRedisMessageSink
 {
     private const int StackallocChars = 256;
 
@@ -51,6 +51,7 @@ public sealed class RedisMessageBus : IMessageBus, ISubscriptionOwner, IRedisMes
         loggerFactory ??= NullLoggerFactory.Instance;
         _logger = loggerFactory.CreateLogger<RedisMessageBus>();
         var connectionLogger = loggerFactory.CreateLogger("Herald.Redis.RedisConnection");
+        _outageOptions = o;
         _commands = new RedisCommandConnection(o.Connection, connectionLogger);
         _subscriber = new RedisSubscriberConnection(o.Connection, connectionLogger, this);
         _commands.StateChanged += OnConnectionStateChanged;
@@ -82,8 +83,29 @@ public sealed class RedisMessageBus : IMessageBus, ISubscriptionOwner, IRedisMes
     public async ValueTask PublishAsync(string channel, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(channel);
+        if (TryQueue(channel, payload) is { } queued)
+        {
+            await queued.ConfigureAwait(false);
+            return;
+        }
+
+        await PublishCoreAsync(channel, payload, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask PublishCoreAsync(string channel, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
         var start = MessagingMetrics.StartPublish(payload.Length);
-        await _commands.ExecuteAsync(["PUBLISH", RedisArgument.Prefixed(_prefixBytes, channel), payload], cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _commands.ExecuteAsync(["PUBLISH", RedisArgument.Prefixed(_prefixBytes, channel), payload], cancellationToken).ConfigureAwait(false);
+            Interlocked.Increment(ref Counters._published);
+        }
+        catch (RedisConnectionException)
+        {
+            Interlocked.Increment(ref Counters._failed);
+            throw;
+        }
+
         MessagingMetrics.EndPublish(start);
     }
 
@@ -267,6 +289,7 @@ public sealed class RedisMessageBus : IMessageBus, ISubscriptionOwner, IRedisMes
         }
 
         RedisLog.BusStateChanged(_logger, previous, current);
+        OnOutageStateChanged(current);
         StateChanged?.Invoke(this, new MessageBusStateChangedEventArgs(previous, current, error));
     }
 
@@ -283,6 +306,11 @@ public sealed class RedisMessageBus : IMessageBus, ISubscriptionOwner, IRedisMes
             }
 
             _state = MessageBusState.Disposed;
+        }
+
+        lock (_bufferLock)
+        {
+            FailWaitersLocked("the bus was disposed");
         }
 
         await _subscriber.DisposeAsync().ConfigureAwait(false);

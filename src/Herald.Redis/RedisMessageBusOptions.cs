@@ -12,4 +12,48 @@ public sealed class RedisMessageBusOptions
     /// share one Redis. Empty for none. Must not contain the pattern characters <c>*?[]\</c>.
     /// </summary>
     public string ChannelPrefix { get; set; } = "herald";
+
+    /// <summary>
+    /// How many publications are kept while Redis is unreachable and sent, in order, once the bus is connected
+    /// again (10,000; 0 turns the buffer off). A publication that does not fit is dropped: counted in
+    /// <see cref="RedisMessageBusCounters.Dropped"/>, logged, and <c>PublishAsync</c> throws.
+    /// </summary>
+    public int OutageBufferSize { get; set; } = 10_000;
+
+    /// <summary>The most bytes of payload the outage buffer holds (16 MiB).</summary>
+    public long OutageBufferBytes { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// How long the bus waits, once connected again, before it sends what it buffered (1 s), so that the other
+    /// nodes, reconnecting too, have restored their subscriptions: Redis pub/sub keeps nothing for an absent subscriber.
+    /// </summary>
+    public TimeSpan OutageReplayDelay { get; set; } = TimeSpan.FromSeconds(1);
+}
+
+/// <summary>Publication counters of a <see cref="RedisMessageBus"/> (monotonic, thread-safe).</summary>
+public sealed class RedisMessageBusCounters
+{
+    internal long _published;
+    internal long _buffered;
+    internal long _replayed;
+    internal long _dropped;
+    internal long _failed;
+
+    /// <summary>Publications Redis accepted (replayed ones included).</summary>
+    public long Published => Interlocked.Read(ref _published);
+
+    /// <summary>Publications kept in the outage buffer.</summary>
+    public long Buffered => Interlocked.Read(ref _buffered);
+
+    /// <summary>Buffered publications sent after the reconnection.</summary>
+    public long Replayed => Interlocked.Read(ref _replayed);
+
+    /// <summary>Publications dropped because the outage buffer was full (or off) while Redis was unreachable.</summary>
+    public long Dropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>
+    /// Publications that were written but whose connection broke before Redis answered: Redis may or may not have
+    /// delivered them (not retried, to avoid duplicates).
+    /// </summary>
+    public long Failed => Interlocked.Read(ref _failed);
 }

@@ -45,11 +45,14 @@ public sealed class BroadcastOptions
 
 /// <summary>
 /// An event to broadcast, encoded once: the same <see cref="EngineMessage"/> instances are sent to every
-/// target, so a transport can cache a derived frame in <see cref="EngineMessage.TransportCache"/>.
+/// target, so a transport can cache a derived frame in <see cref="EngineMessage.TransportCache"/>. The encoding
+/// happens on first use of <see cref="Messages"/>, so that an adapter with connection-state recovery can first
+/// stamp the packet with its offset (the last argument) and still encode it only once.
 /// </summary>
 public sealed class BroadcastPacket
 {
     private readonly System.Text.Json.JsonSerializerOptions? _options;
+    private EngineMessage[]? _messages;
 
     /// <summary>Encodes <c>[eventName, ...args]</c> for <paramref name="ns"/> (with ack id <paramref name="id"/>, -1 for none).</summary>
     public BroadcastPacket(string ns, string eventName, object?[] args, long id, System.Text.Json.JsonSerializerOptions options)
@@ -59,8 +62,6 @@ public sealed class BroadcastPacket
         Args = args;
         Id = id;
         _options = options;
-        var encoded = SocketIOPacketEncoder.EncodeEvent(ns, eventName, args, id, options);
-        Messages = ToMessages(encoded);
     }
 
     /// <summary>Wraps a packet that was encoded elsewhere (received from another node).</summary>
@@ -70,7 +71,7 @@ public sealed class BroadcastPacket
         EventName = null;
         Args = [];
         Id = id;
-        Messages = ToMessages(encoded);
+        _messages = ToMessages(encoded);
     }
 
     /// <summary>The namespace the packet was encoded for.</summary>
@@ -79,14 +80,26 @@ public sealed class BroadcastPacket
     /// <summary>The event name, when the packet was built from arguments.</summary>
     public string? EventName { get; }
 
-    /// <summary>The original arguments (for outgoing listeners); empty for a packet encoded elsewhere.</summary>
+    /// <summary>The original arguments (for outgoing listeners); empty for a packet encoded elsewhere. Never includes the offset.</summary>
     public IReadOnlyList<object?> Args { get; }
 
     /// <summary>The ack id, -1 for none.</summary>
     public long Id { get; }
 
+    /// <summary>
+    /// The connection-state recovery offset appended as the last argument on the wire (socket.io's
+    /// <c>packet.data.push(offset)</c>), or null when the packet is not recoverable.
+    /// </summary>
+    public string? Offset { get; private set; }
+
     /// <summary>The text message followed by the attachments.</summary>
-    public EngineMessage[] Messages { get; }
+    public EngineMessage[] Messages => System.Threading.Volatile.Read(ref _messages) ?? Encode();
+
+    /// <summary>The position of this packet in the local recovery log (for de-duplication during a replay); -1 when not logged.</summary>
+    internal long LogSequence { get; set; } = -1;
+
+    /// <summary>True when the packet was built from arguments and not encoded yet, so an offset can still be added.</summary>
+    internal bool CanStamp => EventName is not null && _options is not null && System.Threading.Volatile.Read(ref _messages) is null && Offset is null;
 
     /// <summary>The same event encoded for another namespace (dynamic namespace fan-out).</summary>
     public BroadcastPacket ForNamespace(string ns)
@@ -99,6 +112,13 @@ public sealed class BroadcastPacket
         return new BroadcastPacket(ns, EventName, (object?[])Args, Id, _options);
     }
 
+    /// <summary>Sets the recovery offset before the first encoding (see <see cref="CanStamp"/>).</summary>
+    internal void Stamp(string offset) => Offset = offset;
+
+    /// <summary>Wraps a packet received from another node that carries an offset already (inside its bytes).</summary>
+    internal static BroadcastPacket Received(string ns, EncodedSocketIOPacket encoded, string? offset)
+        => new(ns, encoded) { Offset = offset };
+
     internal static EngineMessage[] ToMessages(EncodedSocketIOPacket encoded)
     {
         var messages = new EngineMessage[1 + encoded.Attachments.Length];
@@ -109,5 +129,23 @@ public sealed class BroadcastPacket
         }
 
         return messages;
+    }
+
+    private EngineMessage[] Encode()
+    {
+        var args = (object?[])Args;
+        if (Offset is { } offset)
+        {
+            var withOffset = new object?[args.Length + 1];
+            args.CopyTo(withOffset, 0);
+            withOffset[^1] = offset;
+            args = withOffset;
+        }
+
+        var messages = ToMessages(SocketIOPacketEncoder.EncodeEvent(Namespace, EventName!, args, Id, _options!));
+
+        // Two threads may race to the first encoding: both produce the same bytes, the first one wins so every
+        // target gets the same instances (and the transport's per-message frame cache).
+        return Interlocked.CompareExchange(ref _messages, messages, null) ?? messages;
     }
 }

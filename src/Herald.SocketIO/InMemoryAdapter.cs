@@ -1,4 +1,5 @@
 using System.Buffers;
+using Herald.SocketIO.Recovery;
 
 namespace Herald.SocketIO;
 
@@ -22,6 +23,10 @@ public class InMemoryAdapter : IAdapter
     public InMemoryAdapter(Namespace ns)
     {
         Namespace = ns;
+        if (ns.Server.Options.ConnectionStateRecovery is { } recovery)
+        {
+            Recovery = new ConnectionStateStore(recovery, ns.Server.TimeProvider);
+        }
     }
 
     /// <inheritdoc />
@@ -151,8 +156,59 @@ public class InMemoryAdapter : IAdapter
         }
     }
 
+    /// <summary>The number of packets in the connection-state recovery log (0 when recovery is off).</summary>
+    public int RecoveryLogCount => Recovery?.PacketCount ?? 0;
+
+    /// <summary>The recovery log and sessions of this namespace; null when recovery is off.</summary>
+    internal ConnectionStateStore? Recovery { get; }
+
     /// <inheritdoc />
     public virtual void Broadcast(BroadcastPacket packet, BroadcastOptions options)
+    {
+        if (Recovery is { } recovery && ConnectionStateStore.IsRecoverable(packet, options) && packet.CanStamp)
+        {
+            recovery.Stamp(packet);
+            recovery.Append(packet, options);
+        }
+
+        DeliverLocal(packet, options);
+    }
+
+    /// <summary>A socket was accepted (new or recovered): a cluster adapter tells the other nodes about its session.</summary>
+    internal virtual void OnSessionConnected(Socket socket)
+    {
+    }
+
+    /// <summary>A socket with a recovery session joined or left rooms.</summary>
+    internal virtual void OnSessionRoomsChanged(Socket socket)
+    {
+    }
+
+    /// <summary>
+    /// A socket with a recovery session went away with the rooms it was in: a recoverable reason keeps the session
+    /// for <see cref="ConnectionStateRecoveryOptions.MaxDisconnectionDuration"/> (socket.io's <c>persistSession</c>).
+    /// </summary>
+    internal virtual void OnSessionClosed(Socket socket, IReadOnlyCollection<string> rooms, bool recoverable)
+    {
+        if (recoverable && Recovery is { } recovery && socket.Pid is { } pid)
+        {
+            recovery.Save(new RecoverySession
+            {
+                Pid = pid,
+                Sid = socket.Id,
+                Rooms = rooms,
+                Data = new Dictionary<string, object?>(socket.Data, StringComparer.Ordinal),
+                Generation = socket.SessionGeneration,
+                DisconnectedAt = Namespace.Server.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds(),
+            });
+        }
+    }
+
+    /// <summary>Finds the session a reconnecting client asks for (socket.io's <c>restoreSession</c>); null when it cannot be restored.</summary>
+    internal virtual RecoverySession? RestoreSession(string pid, string offset) => Recovery?.TryTake(pid, offset, null);
+
+    /// <summary>Delivers a packet to the local sockets matching <paramref name="options"/> (no logging, no forwarding).</summary>
+    protected void DeliverLocal(BroadcastPacket packet, BroadcastOptions options)
     {
         var targets = Collect(options, out var count);
         try

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Herald.SocketIO.Internal;
+using Herald.SocketIO.Recovery;
 
 namespace Herald.SocketIO;
 
@@ -84,6 +85,11 @@ public partial class Namespace
         return this;
     }
 
+    /// <summary>The adapter when it keeps a recovery log (recovery on and an <see cref="InMemoryAdapter"/>-based adapter).</summary>
+    internal InMemoryAdapter? RecoveryAdapter => Adapter is InMemoryAdapter { Recovery: not null } adapter ? adapter : null;
+
+    internal ConnectionStateStore? RecoveryStore => (Adapter as InMemoryAdapter)?.Recovery;
+
     internal bool TryGetSocket(string id, out Socket socket) => _sockets.TryGetValue(id, out socket!);
 
     internal long NextAckId() => Server.NextAckId();
@@ -91,12 +97,13 @@ public partial class Namespace
     /// <summary>Runs the middlewares for a new socket, then accepts it (own room, CONNECT, connection handlers) or refuses it.</summary>
     internal async Task AddSocketAsync(ClientConnection client, Handshake handshake)
     {
-        var socket = new Socket(this, client, handshake);
+        var socket = CreateSocket(client, handshake);
         Exception? rejection = null;
         var accepted = false;
         try
         {
-            accepted = await RunMiddlewaresAsync(socket).ConfigureAwait(false);
+            accepted = socket.Recovered && Server.Options.ConnectionStateRecovery is { SkipMiddlewares: true }
+                || await RunMiddlewaresAsync(socket).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -135,6 +142,24 @@ public partial class Namespace
 
         RunConnectionHandlers(_connectionHandlers, socket);
         socket.MarkReady();
+    }
+
+    /// <summary>A new socket, or the restored session when the client presents a <c>pid</c> and <c>offset</c> that can be recovered.</summary>
+    private Socket CreateSocket(ClientConnection client, Handshake handshake)
+    {
+        var auth = handshake.Auth;
+        if (RecoveryAdapter is { } adapter && auth.ValueKind == JsonValueKind.Object
+            && auth.TryGetProperty("pid"u8, out var pid) && pid.ValueKind == JsonValueKind.String
+            && auth.TryGetProperty("offset"u8, out var offset) && offset.ValueKind == JsonValueKind.String)
+        {
+            var offsetText = offset.GetString()!;
+            if (adapter.RestoreSession(pid.GetString()!, offsetText) is { } session)
+            {
+                return new Socket(this, client, handshake, session, offsetText);
+            }
+        }
+
+        return new Socket(this, client, handshake);
     }
 
     internal void Remove(Socket socket)

@@ -33,6 +33,15 @@ public sealed partial class Socket
             return false;
         }
 
+        if (!flags.Volatile && Pid is not null)
+        {
+            // With recovery on, a non-volatile emit goes through the adapter (socket.io does the same) so that it is
+            // logged with an offset and can be replayed, here or on another node.
+            Namespace.Adapter.Broadcast(new BroadcastPacket(Namespace.Name, eventName, args.ToArray(), -1, Server.JsonOptions),
+                new BroadcastOptions([Id], [], flags));
+            return true;
+        }
+
         var encoded = SocketIOPacketEncoder.EncodeEvent(Namespace.Name, eventName, args, -1, Server.JsonOptions);
         if (_anyOutgoingListeners.Length > 0)
         {
@@ -98,6 +107,11 @@ public sealed partial class Socket
             return false;
         }
 
+        if (TryHoldForReplay(packet))
+        {
+            return true;
+        }
+
         if (flags.Volatile)
         {
             // Queued only if the connection is writable now; the Engine.IO layer counts the drops.
@@ -114,6 +128,11 @@ public sealed partial class Socket
             return true;
         }
 
+        return Send(packet);
+    }
+
+    private bool Send(BroadcastPacket packet)
+    {
         if (_anyOutgoingListeners.Length > 0 && packet.EventName is not null)
         {
             NotifyOutgoing(packet.EventName, packet.Args);

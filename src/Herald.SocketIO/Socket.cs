@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Herald.EngineIO;
 using Herald.Protocol.SocketIO;
 using Herald.SocketIO.Internal;
+using Herald.SocketIO.Recovery;
 using Microsoft.Extensions.Logging;
 
 namespace Herald.SocketIO;
@@ -25,12 +26,30 @@ public sealed partial class Socket
     private bool _ready;
     private int _state;
 
-    internal Socket(Namespace ns, ClientConnection client, Handshake handshake)
+    internal Socket(Namespace ns, ClientConnection client, Handshake handshake, RecoverySession? session = null, string? offset = null)
     {
         Namespace = ns;
         Client = client;
         Handshake = handshake;
-        Id = NewId();
+        if (session is not null && offset is not null)
+        {
+            Id = session.Sid;
+            Pid = session.Pid;
+            SessionGeneration = session.Generation + 1;
+            foreach (var (key, value) in session.Data)
+            {
+                Data[key] = value;
+            }
+
+            _restored = session;
+            _restoreOffset = offset;
+            Recovered = true;
+        }
+        else
+        {
+            Id = NewId();
+            Pid = ns.RecoveryStore is null ? null : ConnectionStateStore.NewPid();
+        }
     }
 
     /// <summary>The socket id, unique per namespace connection (distinct from the Engine.IO session id).</summary>
@@ -74,8 +93,17 @@ public sealed partial class Socket
     /// <summary>True from the connection until the end of the disconnect (handlers of <see cref="OnDisconnecting"/> still see it connected).</summary>
     public bool Connected => System.Threading.Volatile.Read(ref _state) is StateConnected or StateClosing;
 
-    /// <summary>Whether the session state was recovered after a reconnection (connection-state recovery is not implemented yet: always false).</summary>
-    public bool Recovered => false;
+    /// <summary>
+    /// Whether this socket is a recovered session (<see cref="SocketIOOptions.ConnectionStateRecovery"/>): same
+    /// <see cref="Id"/>, rooms and <see cref="Data"/> as before the disconnection, and the missed packets were sent.
+    /// </summary>
+    public bool Recovered { get; }
+
+    /// <summary>The private session id sent to the client with recovery on (a secret; never the public <see cref="Id"/>).</summary>
+    internal string? Pid { get; }
+
+    /// <summary>How many times this session was restored (orders the cluster's session updates).</summary>
+    internal int SessionGeneration { get; }
 
     /// <summary>The underlying Engine.IO connection.</summary>
     public EngineConnection Connection => Client.Connection;
@@ -91,7 +119,7 @@ public sealed partial class Socket
         ArgumentNullException.ThrowIfNull(room);
         IReadOnlyCollection<string> rooms = [room];
         ThrowIfTooManyRooms(rooms);
-        return Namespace.Adapter.AddAllAsync(Id, rooms).AsTask();
+        return AfterRoomsChanged(Namespace.Adapter.AddAllAsync(Id, rooms));
     }
 
     /// <summary>Joins several rooms (all or none, as far as <see cref="SocketIOOptions.MaxRoomsPerSocket"/> goes).</summary>
@@ -101,7 +129,7 @@ public sealed partial class Socket
         ArgumentNullException.ThrowIfNull(rooms);
         var list = rooms as IReadOnlyCollection<string> ?? [.. rooms];
         ThrowIfTooManyRooms(list);
-        return Namespace.Adapter.AddAllAsync(Id, list).AsTask();
+        return AfterRoomsChanged(Namespace.Adapter.AddAllAsync(Id, list));
     }
 
     private void ThrowIfTooManyRooms(IReadOnlyCollection<string> rooms)
@@ -135,7 +163,7 @@ public sealed partial class Socket
     }
 
     /// <summary>Leaves a room.</summary>
-    public Task Leave(string room) => Namespace.Adapter.DelAsync(Id, room).AsTask();
+    public Task Leave(string room) => AfterRoomsChanged(Namespace.Adapter.DelAsync(Id, room));
 
     /// <summary>Leaves several rooms.</summary>
     public async Task Leave(IEnumerable<string> rooms)
@@ -144,6 +172,8 @@ public sealed partial class Socket
         {
             await Namespace.Adapter.DelAsync(Id, room).ConfigureAwait(false);
         }
+
+        NotifyRoomsChanged();
     }
 
     /// <summary>Targets the sockets of <paramref name="room"/> except this one.</summary>
@@ -211,16 +241,44 @@ public sealed partial class Socket
 
     private static void ThrowReserved(string eventName) => throw new ArgumentException($"\"{eventName}\" is a reserved event name.", nameof(eventName));
 
-    /// <summary>Called once the namespace accepted the socket: joins its own room and answers CONNECT.</summary>
+    /// <summary>
+    /// Called once the namespace accepted the socket: joins its own room (and, when recovered, its previous rooms),
+    /// answers CONNECT (with the private session id when recovery is on), then replays what a recovered socket missed.
+    /// </summary>
     internal async ValueTask<bool> ConnectAsync()
     {
-        await Namespace.Adapter.AddAllAsync(Id, [Id]).ConfigureAwait(false);
+        if (_restored is { } session)
+        {
+            // Live packets that reach the socket from now on wait until the replay is out (see ConnectionStateStore).
+            lock (_replayLock)
+            {
+                _replayBuffer = [];
+            }
+
+            await Namespace.Adapter.AddAllAsync(Id, [Id, .. session.Rooms]).ConfigureAwait(false);
+        }
+        else
+        {
+            await Namespace.Adapter.AddAllAsync(Id, [Id]).ConfigureAwait(false);
+        }
+
         if (Interlocked.CompareExchange(ref _state, StateConnected, StateConnecting) != StateConnecting)
         {
             return false; // the connection closed meanwhile
         }
 
-        Client.Send(SocketIOPacketEncoder.EncodeConnect(Namespace.Name, Id), isVolatile: false);
+        if (Pid is not null)
+        {
+            // Before the answer: a cluster knows the session before the client can act on it.
+            Namespace.RecoveryAdapter?.OnSessionConnected(this);
+        }
+
+        Client.Send(SocketIOPacketEncoder.EncodeConnect(Namespace.Name, Id, Pid), isVolatile: false);
+        if (_restored is not null)
+        {
+            Replay();
+        }
+
         return true;
     }
 
@@ -305,6 +363,12 @@ public sealed partial class Socket
 
         SocketIOLog.SocketDisconnecting(Logger, Id, Namespace.Name, reason);
         RaiseLifecycle(_disconnectingHandlers, reason);
+        if (Pid is not null && Namespace.RecoveryAdapter is { } recoveryAdapter)
+        {
+            // The rooms are read before they are left: they are what a recovered socket joins again.
+            recoveryAdapter.OnSessionClosed(this, Rooms, IsRecoverable(reason));
+        }
+
         var cleanup = Namespace.Adapter.DelAllAsync(Id);
         if (cleanup.IsCompletedSuccessfully)
         {

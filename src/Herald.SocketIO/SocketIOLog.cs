@@ -33,4 +33,7 @@ internal static partial class SocketIOLog
 
     [LoggerMessage(10, LogLevel.Debug, "Socket {SocketId} connected to {Namespace}.", EventName = "SocketConnected")]
     public static partial void SocketConnected(ILogger logger, string socketId, string @namespace);
+
+    [LoggerMessage(11, LogLevel.Debug, "Socket {SocketId} recovered its session in {Namespace}; {Missed} missed packet(s) replayed.", EventName = "SocketRecovered")]
+    public static partial void SocketRecovered(ILogger logger, string socketId, string @namespace, int missed);
 }

@@ -37,4 +37,7 @@ public sealed class SocketIOOptions
 
     /// <summary>Creates the adapter of each namespace; null: <see cref="InMemoryAdapter"/>.</summary>
     public Func<Namespace, IAdapter>? AdapterFactory { get; set; }
+
+    /// <summary>Connection-state recovery settings; null (the default) turns recovery off.</summary>
+    public ConnectionStateRecoveryOptions? ConnectionStateRecovery { get; set; }
 }

@@ -53,14 +53,18 @@ public sealed class ClusterNode : IAsyncDisposable
         return o;
     }
 
-    public static async Task<ClusterNode> StartAsync(string name, Action<IServiceCollection> configureBus, Action<ClusterAdapterOptions>? configure = null, Action<SocketIOServer>? setup = null)
+    public static async Task<ClusterNode> StartAsync(string name, Action<IServiceCollection> configureBus, Action<ClusterAdapterOptions>? configure = null, Action<SocketIOServer>? setup = null, Action<SocketIOOptions>? configureIo = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
         var errors = new ErrorLog();
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(errors);
-        builder.Services.AddSocketIO(o => o.Engine.PingInterval = TimeSpan.FromSeconds(20)).AddClusterAdapter(o =>
+        builder.Services.AddSocketIO(o =>
+        {
+            o.Engine.PingInterval = TimeSpan.FromSeconds(20);
+            configureIo?.Invoke(o);
+        }).AddClusterAdapter(o =>
         {
             FastOptions(o);
             configure?.Invoke(o);

@@ -10,7 +10,16 @@ using Herald.Sse;
 var builder = WebApplication.CreateBuilder(args);
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
 builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
-builder.Services.AddSocketIO(o => o.ConnectTimeout = TimeSpan.FromSeconds(5));
+builder.Services.AddSocketIO(o =>
+{
+    o.ConnectTimeout = TimeSpan.FromSeconds(5);
+
+    // Connection-state recovery (tests/interop/test/recovery.test.js): HERALD_RECOVERY=1.
+    if (Environment.GetEnvironmentVariable("HERALD_RECOVERY") == "1")
+    {
+        o.ConnectionStateRecovery = new ConnectionStateRecoveryOptions();
+    }
+});
 
 // Cluster mode (tests/interop/test/cluster.test.js): HERALD_REDIS=host:port HERALD_NODE=web-1.
 var redis = Environment.GetEnvironmentVariable("HERALD_REDIS");
@@ -154,6 +163,24 @@ io.OnConnection(socket =>
         e.Ack();
         return ValueTask.CompletedTask;
     });
+    socket.On<StreamRequest>("stream", (req, ack) =>
+    {
+        // A numbered stream to every socket: "<event>" 1..count, one every `everyMs` milliseconds, then "<event>-end".
+        _ = Task.Run(async () =>
+        {
+            for (var i = 1; i <= req.Count; i++)
+            {
+                io.Emit(req.Event, i);
+                if (req.EveryMs > 0)
+                {
+                    await Task.Delay(req.EveryMs);
+                }
+            }
+
+            io.Emit(req.Event + "-end", req.Count);
+        });
+        ack();
+    });
     socket.On("drop-transport", (SocketEvent _) =>
     {
         socket.Connection.Close();
@@ -225,3 +252,4 @@ internal sealed record ToRequest(string[] To, string[] Except, string Event, Jso
 internal sealed record RoomRequest(string Room, JsonElement Data);
 internal sealed record AskRequest(string Event, int TimeoutMs);
 internal sealed record AskRoomRequest(string Room, int TimeoutMs);
+internal sealed record StreamRequest(string Event, int Count, int EveryMs);

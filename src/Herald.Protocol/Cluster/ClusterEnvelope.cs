@@ -120,6 +120,9 @@ public static class ClusterEnvelopeKinds
     /// <summary>A node is shutting down.</summary>
     public const string NodeClose = "node-close";
 
+    /// <summary>A Socket.IO recovery session changed (<c>data</c>: <c>{"pid","sid","state","gen","rooms","data"}</c>); see connection-state recovery.</summary>
+    public const string Session = "session";
+
     /// <summary>Send <c>packet</c> to SSE clients (<c>rooms</c>: client ids or topics).</summary>
     public const string SseSend = "sse-send";
 

@@ -77,7 +77,13 @@ public static class SocketIOPacketEncoder
     }
 
     /// <summary>The CONNECT answer <c>0[ns,]{"sid":"..."}</c>.</summary>
-    public static byte[] EncodeConnect(string ns, string sid, bool enginePrefix = true)
+    public static byte[] EncodeConnect(string ns, string sid, bool enginePrefix = true) => EncodeConnect(ns, sid, null, enginePrefix);
+
+    /// <summary>
+    /// A CONNECT answer <c>0[ns,]{"sid":"...","pid":"..."}</c>: with connection-state recovery the private session id
+    /// <paramref name="pid"/> tells the client to send <c>{pid, offset}</c> back when it reconnects (omitted when null).
+    /// </summary>
+    public static byte[] EncodeConnect(string ns, string sid, string? pid, bool enginePrefix = true)
     {
         var scratch = Rent(SocketIOJson.DefaultOptions);
         try
@@ -85,6 +91,11 @@ public static class SocketIOPacketEncoder
             var writer = scratch.Writer;
             writer.WriteStartObject();
             writer.WriteString("sid"u8, sid);
+            if (pid is not null)
+            {
+                writer.WriteString("pid"u8, pid);
+            }
+
             writer.WriteEndObject();
             return scratch.Finish(SocketIOPacketType.Connect, ns, -1, enginePrefix).Text;
         }

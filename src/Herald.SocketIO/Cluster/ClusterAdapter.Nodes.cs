@@ -27,6 +27,7 @@ public partial class ClusterAdapter
         }
 
         ClusterAdapterLog.NodeDown(_logger, Namespace.Name, node, reason);
+        Recovery?.NodeGone(node); // its clients' sessions can now be restored here
         foreach (var request in _requests.Values)
         {
             request.OnNodeGone(node);
@@ -43,6 +44,7 @@ public partial class ClusterAdapter
         }
 
         PublishHeartbeat();
+        FlushInFlight(_options.HeartbeatTimeout); // a safety net: an echo lost while the subscriber reconnected
         foreach (var (node, seen) in _nodes)
         {
             if (_time.GetElapsedTime(seen) > _options.HeartbeatTimeout)
@@ -57,6 +59,10 @@ public partial class ClusterAdapter
         if (e.Current == MessageBusState.Connected && Volatile.Read(ref _closed) == 0)
         {
             PublishHeartbeat(); // back after an outage: let the others know now
+        }
+        else if (e.Current != MessageBusState.Connected)
+        {
+            FlushInFlight(TimeSpan.Zero); // their echo will not come back
         }
     }
 

@@ -17,7 +17,9 @@ public partial class ClusterAdapter
 
         // Own publications come back from the bus: this node acted on them before publishing. Emitters running
         // on this node publish under another source name ("<node>/ws"), so they are delivered here too.
-        if (string.Equals(envelope.Source, NodeName, StringComparison.Ordinal)
+        // With recovery, this node's recoverable broadcasts are delivered here when they come back (bus order).
+        if ((string.Equals(envelope.Source, NodeName, StringComparison.Ordinal)
+                && (Recovery is null || !string.Equals(envelope.Kind, ClusterEnvelopeKinds.Broadcast, StringComparison.Ordinal)))
             || !envelope.IsFor(NodeName)
             || !string.Equals(envelope.Namespace, Namespace.Name, StringComparison.Ordinal))
         {
@@ -41,7 +43,14 @@ public partial class ClusterAdapter
         switch (envelope.Kind)
         {
             case ClusterEnvelopeKinds.Broadcast:
-                DeliverBroadcast(envelope, channel);
+                if (!TryDeliverRecoverable(envelope, channel) && !string.Equals(envelope.Source, NodeName, StringComparison.Ordinal))
+                {
+                    DeliverBroadcast(envelope, channel);
+                }
+
+                break;
+            case ClusterEnvelopeKinds.Session:
+                OnSessionEnvelope(envelope);
                 break;
             case ClusterEnvelopeKinds.BroadcastWithAck:
                 DeliverBroadcastWithAck(envelope, channel);

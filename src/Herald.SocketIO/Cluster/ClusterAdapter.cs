@@ -109,16 +109,6 @@ public partial class ClusterAdapter : InMemoryAdapter
     }
 
     /// <inheritdoc />
-    public override void Broadcast(BroadcastPacket packet, BroadcastOptions options)
-    {
-        base.Broadcast(packet, options);
-        if (!options.Flags.Local)
-        {
-            Publish(_allChannel, BroadcastEnvelope(ClusterEnvelopeKinds.Broadcast, packet, options, null, null));
-        }
-    }
-
-    /// <inheritdoc />
     public override void AddSockets(BroadcastOptions options, IReadOnlyCollection<string> rooms)
     {
         base.AddSockets(options, rooms);
@@ -221,7 +211,9 @@ public partial class ClusterAdapter : InMemoryAdapter
     internal bool Publish(string channel, ClusterEnvelope envelope)
     {
         var state = _bus.State;
-        if (state is MessageBusState.Disconnected or MessageBusState.Disposed)
+        if (state is MessageBusState.Disposed
+            || (state is MessageBusState.Disconnected
+                && (_bus is not IBufferingMessageBus { BuffersWhileDisconnected: true } || envelope.Kind == ClusterEnvelopeKinds.Heartbeat)))
         {
             ClusterAdapterLog.PublishSkipped(_logger, Namespace.Name, state.ToString(), envelope.Kind);
             return false;
@@ -286,6 +278,7 @@ public partial class ClusterAdapter : InMemoryAdapter
             Flags = flags,
             RequestId = requestId,
             AckTimeoutMilliseconds = options.Flags.Timeout is { } t ? (int)Math.Min(int.MaxValue, t.TotalMilliseconds) : null,
+            Data = packet.Offset is { } offset ? OffsetData(offset) : default,
             Packet = ClusterSocketIOPacket.ToEnvelopePacket(messages[0].Payload.Span, packet.Namespace),
             Attachments = attachments,
         };

@@ -228,7 +228,7 @@ internal sealed class ClientConnection : IEngineConnectionListener
                 packet.Dispose();
                 if (existing is not null)
                 {
-                    Send(SocketIOPacketEncoder.EncodeConnect(name, existing.Id), isVolatile: false);
+                    Send(SocketIOPacketEncoder.EncodeConnect(name, existing.Id, existing.Pid), isVolatile: false);
                 }
 
                 return;

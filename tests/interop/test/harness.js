@@ -50,6 +50,10 @@ export async function startServer(extraEnv = {}) {
       clients.push(socket);
       return socket;
     },
+    /** Kills the server process at once (no graceful shutdown: the fault tests' kill -9). */
+    kill() {
+      child.kill("SIGKILL");
+    },
     async stop() {
       for (const c of clients) c.disconnect();
       child.kill("SIGTERM");

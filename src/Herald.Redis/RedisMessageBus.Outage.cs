@@ -1,0 +1,210 @@
+using Herald.Messaging;
+using Herald.Redis.Internal;
+
+namespace Herald.Redis;
+
+/// <summary>
+/// The outage buffer: while Redis is unreachable (after the bus was connected once), publications are copied into
+/// a bounded FIFO and <c>PublishAsync</c> returns at once; what does not fit is dropped, counted and logged. Once the
+/// bus is connected again (and <see cref="RedisMessageBusOptions.OutageReplayDelay"/> passed) one drainer sends the
+/// buffer in order. Publications made while it drains queue behind it without a copy (their caller waits until
+/// they are sent, and keeps their memory), so the order of every publication is kept.
+/// </summary>
+public sealed partial class RedisMessageBus
+{
+    private readonly Lock _bufferLock = new();
+    private readonly Queue<Pending> _buffer = new();
+    private readonly RedisMessageBusOptions _outageOptions;
+    private long _bufferBytes;
+    private int _copied;
+    private bool _outage;
+    private bool _draining;
+
+    /// <inheritdoc />
+    public bool BuffersWhileDisconnected => _outageOptions.OutageBufferSize > 0;
+
+    /// <summary>Publication counters: published, buffered during outages, replayed, dropped, failed in flight.</summary>
+    public RedisMessageBusCounters Counters { get; } = new();
+
+    /// <summary>How many publications wait in the outage buffer.</summary>
+    public int BufferedCount
+    {
+        get
+        {
+            lock (_bufferLock)
+            {
+                return _buffer.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Null to publish now; otherwise a task that completes when the publication is buffered (outage) or sent
+    /// (drain). Throws a <see cref="MessageBusException"/> when the outage buffer is full (the publication is dropped).
+    /// </summary>
+    private Task? TryQueue(string channel, ReadOnlyMemory<byte> payload)
+    {
+        long dropped;
+        lock (_bufferLock)
+        {
+            if (!_outage && !_draining)
+            {
+                return null;
+            }
+
+            if (!_outage)
+            {
+                // Draining: behind the buffer, without a copy; the caller waits for the send.
+                var sent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _buffer.Enqueue(new Pending(channel, payload, sent));
+                return sent.Task;
+            }
+
+            if (_copied < _outageOptions.OutageBufferSize && _bufferBytes + payload.Length <= _outageOptions.OutageBufferBytes)
+            {
+                _buffer.Enqueue(new Pending(channel, payload.ToArray(), null));
+                _bufferBytes += payload.Length;
+                _copied++;
+                Interlocked.Increment(ref Counters._buffered);
+                return Task.CompletedTask;
+            }
+
+            dropped = Interlocked.Increment(ref Counters._dropped);
+        }
+
+        RedisLog.OutageDropped(_logger, channel, dropped);
+        throw new MessageBusException($"Redis is unreachable and the outage buffer is full: publication to '{channel}' dropped.");
+    }
+
+    private void OnOutageStateChanged(MessageBusState current)
+    {
+        if (_outageOptions.OutageBufferSize <= 0)
+        {
+            return;
+        }
+
+        if (current == MessageBusState.Disconnected)
+        {
+            bool started;
+            lock (_bufferLock)
+            {
+                started = !_outage;
+                _outage = true;
+            }
+
+            if (started)
+            {
+                RedisLog.OutageBuffering(_logger, _outageOptions.OutageBufferSize);
+            }
+        }
+        else if (current == MessageBusState.Connected)
+        {
+            lock (_bufferLock)
+            {
+                if (!_outage)
+                {
+                    return;
+                }
+
+                _outage = false;
+                if (_buffer.Count == 0 || _draining)
+                {
+                    return;
+                }
+
+                _draining = true;
+            }
+
+            _ = DrainAsync();
+        }
+    }
+
+    private async Task DrainAsync()
+    {
+        var sent = 0;
+        try
+        {
+            await Task.Delay(_outageOptions.OutageReplayDelay, _outageOptions.Connection.TimeProvider).ConfigureAwait(false);
+            while (true)
+            {
+                Pending next;
+                lock (_bufferLock)
+                {
+                    if (_outage || _buffer.Count == 0 || _commands.State != RedisConnectionState.Connected)
+                    {
+                        // Empty: publications go straight to Redis again. Down again: the next reconnection drains.
+                        _draining = false;
+                        _outage |= _buffer.Count > 0;
+                        FailWaitersLocked("Redis became unreachable again while the outage buffer drained");
+                        break;
+                    }
+
+                    next = _buffer.Dequeue();
+                    if (next.Sent is null)
+                    {
+                        _bufferBytes -= next.Payload.Length;
+                        _copied--;
+                    }
+                }
+
+                try
+                {
+                    await PublishCoreAsync(next.Channel, next.Payload, CancellationToken.None).ConfigureAwait(false);
+                    next.Sent?.TrySetResult();
+                    if (next.Sent is null)
+                    {
+                        Interlocked.Increment(ref Counters._replayed);
+                        sent++;
+                    }
+                }
+                catch (MessageBusException e)
+                {
+                    next.Sent?.TrySetException(e); // lost in flight (counted in Failed)
+                }
+            }
+        }
+        catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException)
+        {
+            lock (_bufferLock)
+            {
+                _draining = false;
+                FailWaitersLocked("the bus was disposed");
+            }
+        }
+
+        RedisLog.OutageReplayed(_logger, sent);
+    }
+
+    /// <summary>
+    /// Fails the publications that queued behind a drain without a copy (their callers wait): they are dropped and
+    /// counted, so no caller waits for an outage of unknown length. The copies stay for the next reconnection.
+    /// </summary>
+    private void FailWaitersLocked(string reason)
+    {
+        if (_buffer.Count == _copied)
+        {
+            return;
+        }
+
+        var kept = new Queue<Pending>(_copied);
+        while (_buffer.TryDequeue(out var pending))
+        {
+            if (pending.Sent is null)
+            {
+                kept.Enqueue(pending);
+                continue;
+            }
+
+            Interlocked.Increment(ref Counters._dropped);
+            pending.Sent.TrySetException(new MessageBusException($"Publication to '{pending.Channel}' dropped: {reason}."));
+        }
+
+        while (kept.TryDequeue(out var pending))
+        {
+            _buffer.Enqueue(pending);
+        }
+    }
+
+    /// <summary>A queued publication: copied during an outage (no <see cref="Sent"/>), or the caller's memory while draining.</summary>
+    private readonly record struct Pending(string Channel, ReadOnlyMemory<byte> Payload, TaskCompletionSource? Sent);
+}
