@@ -37,6 +37,13 @@ internal sealed class BenchOptions
 
     public bool NoPin { get; set; }
 
+    /// <summary>
+    /// Keep the runtime's tiered PGO on for the .NET targets. Off by default (DOTNET_TieredPGO=0 for every .NET target
+    /// alike): a server pinned to one fully loaded core stays in the instrumented tier for longer than a run lasts, so
+    /// the figures would measure the JIT's warm-up rather than the steady state (see docs/benchmarks.md).
+    /// </summary>
+    public bool TieredPgo { get; set; }
+
     public string? JsonFile { get; set; }
 
     // generator-only
@@ -54,7 +61,7 @@ internal sealed class BenchOptions
     public static string Usage => """
         usage: Herald.Bench <fanout|chat|connections|sse|slow-consumer|cluster|all> [--target herald|socketio|signalr|ceiling|all[,..]]
                             [--clients N] [--duration S] [--warmup S] [--window W] [--rate R] [--size B]
-                            [--room-size K] [--concurrency C] [--sources K] [--quick] [--no-pin] [--json FILE]
+                            [--room-size K] [--concurrency C] [--sources K] [--quick] [--no-pin] [--tiered-pgo] [--json FILE]
           fanout       N clients (1000) in one room; one publisher, W (16) messages outstanding
           chat         rooms of K (10) clients; every client sends R (2) messages/s to its room
           connections  open N (10000) idle connections; connect rate, server memory per connection
@@ -90,6 +97,7 @@ internal sealed class BenchOptions
                 case "--sources": o.Sources = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--quick": o.Quick = true; break;
                 case "--no-pin": o.NoPin = true; break;
+                case "--tiered-pgo": o.TieredPgo = true; break;
                 case "--json": o.JsonFile = Next(); break;
                 case "--protocol": o.Protocol = Next(); break;
                 case "--port": o.Port = int.Parse(Next(), CultureInfo.InvariantCulture); break;

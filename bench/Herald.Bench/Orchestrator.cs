@@ -14,6 +14,7 @@ internal static class Orchestrator
     public static async Task<int> RunAsync(BenchOptions o, string commandLine)
     {
         var paths = BenchPaths.Find();
+        TargetServer.TieredPgo = o.TieredPgo;
         bool pin = !o.NoPin && Environment.ProcessorCount >= 2 && OnPath("taskset");
         if (!pin && !o.NoPin)
         {

@@ -12,7 +12,7 @@ internal static class Report
     {
         var sb = new StringBuilder();
         var m = report.Machine;
-        sb.AppendLine(Inv, $"Machine: {m.Cpu}, {m.Processors} CPUs, {m.Os}; {m.Dotnet}; node {m.Node}. Servers pinned to CPU 0, generator to CPU 1.");
+        sb.AppendLine(Inv, $"Machine: {m.Cpu}, {m.Processors} CPUs, {m.Os}; {m.Dotnet}; node {m.Node}. Servers pinned to CPU 0, generator to CPU 1; .NET targets with {(o.TieredPgo ? "tiered PGO on (runtime default)" : "DOTNET_TieredPGO=0 (steady state sooner; --tiered-pgo for the default)")}.");
         foreach (string scenario in o.Scenarios)
         {
             var rows = report.Results.Where(r => r.Scenario == scenario).ToList();

@@ -71,6 +71,9 @@ internal sealed partial class TargetServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Whether the .NET targets run with tiered PGO (the runtime's default); set from <c>--tiered-pgo</c>.</summary>
+    public static bool TieredPgo { get; set; }
+
     public static async Task<TargetServer> StartAsync(string target, string file, List<string> args, bool pin, string logPath)
     {
         int port = FreePort();
@@ -98,6 +101,11 @@ internal sealed partial class TargetServer : IAsyncDisposable
         psi.Environment["PORT"] = port.ToString(CultureInfo.InvariantCulture);
         psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         psi.Environment["NODE_ENV"] = "production";
+        if (!TieredPgo)
+        {
+            // Every .NET target alike (node ignores it): see BenchOptions.TieredPgo.
+            psi.Environment["DOTNET_TieredPGO"] = "0";
+        }
         Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
         var log = new StreamWriter(logPath) { AutoFlush = true };
         var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");

@@ -207,6 +207,9 @@ public class InMemoryAdapter : IAdapter
     /// <summary>Finds the session a reconnecting client asks for (socket.io's <c>restoreSession</c>); null when it cannot be restored.</summary>
     internal virtual RecoverySession? RestoreSession(string pid, string offset) => Recovery?.TryTake(pid, offset, null);
 
+    /// <summary>Whether a failed restore may succeed shortly: packets logged from a bus can lag behind the client (a cluster).</summary>
+    internal virtual bool MayCatchUp(string pid, string offset) => false;
+
     /// <summary>Delivers a packet to the local sockets matching <paramref name="options"/> (no logging, no forwarding).</summary>
     protected void DeliverLocal(BroadcastPacket packet, BroadcastOptions options)
     {

@@ -97,7 +97,7 @@ public partial class Namespace
     /// <summary>Runs the middlewares for a new socket, then accepts it (own room, CONNECT, connection handlers) or refuses it.</summary>
     internal async Task AddSocketAsync(ClientConnection client, Handshake handshake)
     {
-        var socket = CreateSocket(client, handshake);
+        var socket = await CreateSocketAsync(client, handshake).ConfigureAwait(false);
         Exception? rejection = null;
         var accepted = false;
         try
@@ -145,15 +145,26 @@ public partial class Namespace
     }
 
     /// <summary>A new socket, or the restored session when the client presents a <c>pid</c> and <c>offset</c> that can be recovered.</summary>
-    private Socket CreateSocket(ClientConnection client, Handshake handshake)
+    private async ValueTask<Socket> CreateSocketAsync(ClientConnection client, Handshake handshake)
     {
         var auth = handshake.Auth;
         if (RecoveryAdapter is { } adapter && auth.ValueKind == JsonValueKind.Object
             && auth.TryGetProperty("pid"u8, out var pid) && pid.ValueKind == JsonValueKind.String
             && auth.TryGetProperty("offset"u8, out var offset) && offset.ValueKind == JsonValueKind.String)
         {
+            var pidText = pid.GetString()!;
             var offsetText = offset.GetString()!;
-            if (adapter.RestoreSession(pid.GetString()!, offsetText) is { } session)
+            var session = adapter.RestoreSession(pidText, offsetText);
+
+            // Across nodes every node logs the bus's packets as they arrive, so a client that got its last packet on
+            // another node can be back here a moment before this node logged that packet: wait a little for it.
+            for (var attempt = 0; session is null && attempt < RecoveryCatchUpAttempts && adapter.MayCatchUp(pidText, offsetText); attempt++)
+            {
+                await Task.Delay(s_recoveryCatchUpStep).ConfigureAwait(false);
+                session = adapter.RestoreSession(pidText, offsetText);
+            }
+
+            if (session is not null)
             {
                 return new Socket(this, client, handshake, session, offsetText);
             }
@@ -161,6 +172,10 @@ public partial class Namespace
 
         return new Socket(this, client, handshake);
     }
+
+    // Bus lag tolerated when restoring a session logged elsewhere: 25 x 20 ms (real time: it waits for another node).
+    private const int RecoveryCatchUpAttempts = 25;
+    private static readonly TimeSpan s_recoveryCatchUpStep = TimeSpan.FromMilliseconds(20);
 
     internal void Remove(Socket socket)
     {

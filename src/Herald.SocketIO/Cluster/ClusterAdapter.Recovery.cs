@@ -85,6 +85,9 @@ public partial class ClusterAdapter
 
     internal override RecoverySession? RestoreSession(string pid, string offset) => Recovery?.TryTake(pid, offset, NodeName);
 
+    /// <inheritdoc />
+    internal override bool MayCatchUp(string pid, string offset) => Recovery?.KnowsSessionButNotOffset(pid, offset) == true;
+
     /// <summary>A session update from another node.</summary>
     private void OnSessionEnvelope(ClusterEnvelope envelope)
     {

@@ -182,6 +182,18 @@ internal sealed class ConnectionStateStore
     /// (disconnected, or live on another node that lost the client) and its <paramref name="offset"/> is still in
     /// the log. The session is removed, so a second restore with the same pid fails.
     /// </summary>
+    /// <summary>
+    /// True when <paramref name="pid"/> names a session that is restorable but for <paramref name="offset"/>, which is
+    /// not logged here (yet): on a cluster the client may come back before this node logged the last packet it got.
+    /// </summary>
+    public bool KnowsSessionButNotOffset(string pid, string offset)
+    {
+        lock (_lock)
+        {
+            return _sessions.ContainsKey(pid) && !_offsets.ContainsKey(offset);
+        }
+    }
+
     public RecoverySession? TryTake(string pid, string offset, string? self)
     {
         var now = Now;
