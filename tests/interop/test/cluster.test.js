@@ -3,47 +3,15 @@
 // collected across nodes, and an envelope PUBLISHed with redis-cli reaches the clients.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFile } from "node:child_process";
-import net from "node:net";
+import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { startServer, once, connected, collect, ask, TIMEOUT } from "./harness.js";
+import { startServer, once, connected, collect, ask, startRedis } from "./harness.js";
 
 const ws = { transports: ["websocket"] };
 let redis, port, web1, web2;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
-}
-
-async function startRedis() {
-  port = await freePort();
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("redis-server did not start:\n" + output)), TIMEOUT);
-    child.stdout.on("data", (c) => {
-      output += c;
-      if (output.includes("Ready to accept connections")) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.on("exit", (code) => reject(new Error(`redis-server exited with ${code}:\n${output}`)));
-  });
-  return child;
-}
-
 before(async () => {
-  redis = await startRedis();
+  ({ child: redis, port } = await startRedis());
   [web1, web2] = await Promise.all([
     startServer({ HERALD_REDIS: `127.0.0.1:${port}`, HERALD_NODE: "web-server-1" }),
     startServer({ HERALD_REDIS: `127.0.0.1:${port}`, HERALD_NODE: "web-server-2" }),

@@ -2,6 +2,7 @@
 // on a free port and gives tests a connected-client factory. Every wait has a timeout: no sleeps.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { io } from "socket.io-client";
@@ -120,4 +121,37 @@ export function ask(socket, event, ...args) {
 export function askAll(socket, event, ...args) {
   return new Promise((resolve, reject) =>
     socket.timeout(TIMEOUT).emit(event, ...args, (err, ...reply) => (err ? reject(err) : resolve(reply))));
+}
+
+/** A free TCP port on 127.0.0.1 (bound, read, released). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on("error", reject);
+  });
+}
+
+/** Starts a throwaway redis-server (no persistence) on a free port; resolves with `{ child, port }` once it is ready. */
+export async function startRedis() {
+  const port = await freePort();
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("redis-server did not start:\n" + output)), TIMEOUT);
+    child.stdout.on("data", (c) => {
+      output += c;
+      if (output.includes("Ready to accept connections")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.on("exit", (code) => reject(new Error(`redis-server exited with ${code}:\n${output}`)));
+  });
+  return { child, port };
 }

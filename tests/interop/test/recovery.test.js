@@ -4,48 +4,16 @@
 // sharing a real redis-server, and after the client's node was killed with SIGKILL.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import net from "node:net";
 import { io } from "socket.io-client";
-import { startServer, once, connected, ask, TIMEOUT } from "./harness.js";
+import { startServer, once, connected, ask, TIMEOUT, startRedis } from "./harness.js";
 
 const COUNT = 300;
 const DROP_AT = 60;
 let redis, single, web1, web2, web3;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
-}
-
-async function startRedis(port) {
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("redis-server did not start:\n" + output)), TIMEOUT);
-    child.stdout.on("data", (c) => {
-      output += c;
-      if (output.includes("Ready to accept connections")) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.on("exit", (code) => reject(new Error(`redis-server exited with ${code}:\n${output}`)));
-  });
-  return child;
-}
-
 before(async () => {
-  const port = await freePort();
-  redis = await startRedis(port);
+  let port;
+  ({ child: redis, port } = await startRedis());
   const cluster = (node) => ({ HERALD_RECOVERY: "1", HERALD_REDIS: `127.0.0.1:${port}`, HERALD_NODE: node });
   [single, web1, web2, web3] = await Promise.all([
     startServer({ HERALD_RECOVERY: "1" }),
