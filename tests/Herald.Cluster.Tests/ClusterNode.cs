@@ -22,9 +22,9 @@ namespace Herald.Cluster.Tests;
 public sealed class ClusterNode : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly ErrorLog _errors;
+    private readonly ErrorLogCollector _errors;
 
-    private ClusterNode(string name, WebApplication app, SocketIOServer io, Uri baseUri, ErrorLog errors)
+    private ClusterNode(string name, WebApplication app, SocketIOServer io, Uri baseUri, ErrorLogCollector errors)
     {
         Name = name;
         _app = app;
@@ -57,7 +57,7 @@ public sealed class ClusterNode : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        var errors = new ErrorLog();
+        var errors = new ErrorLogCollector();
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(errors);
         builder.Services.AddSocketIO(o =>
@@ -141,30 +141,6 @@ public sealed class ClusterNode : IAsyncDisposable
         if (!_errors.Errors.IsEmpty)
         {
             throw new InvalidOperationException($"Unexpected error logs on {Name}:\n" + string.Join("\n", _errors.Errors));
-        }
-    }
-
-    private sealed class ErrorLog : ILoggerProvider, ILogger
-    {
-        public ConcurrentQueue<string> Errors { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => this;
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (logLevel >= LogLevel.Error)
-            {
-                Errors.Enqueue($"{logLevel}: {formatter(state, exception)} {exception}");
-            }
-        }
-
-        public void Dispose()
-        {
         }
     }
 }

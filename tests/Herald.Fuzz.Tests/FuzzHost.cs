@@ -21,7 +21,7 @@ internal sealed class FuzzHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private FuzzHost(WebApplication app, EngineIOServer engine, SseServer sse, Uri baseUri, ErrorLog errors)
+    private FuzzHost(WebApplication app, EngineIOServer engine, SseServer sse, Uri baseUri, ErrorLogCollector errors)
     {
         _app = app;
         Engine = engine;
@@ -36,13 +36,13 @@ internal sealed class FuzzHost : IAsyncDisposable
 
     public Uri BaseUri { get; }
 
-    public ErrorLog Errors { get; }
+    public ErrorLogCollector Errors { get; }
 
     public static async Task<FuzzHost> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        var errors = new ErrorLog();
+        var errors = new ErrorLogCollector();
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(errors);
         builder.Services.AddServerSentEvents(o => o.HeartbeatInterval = TimeSpan.FromSeconds(1));
@@ -82,28 +82,5 @@ internal sealed class FuzzHost : IAsyncDisposable
         await Engine.DisposeAsync();
         await _app.StopAsync().DefaultTimeout();
         await _app.DisposeAsync();
-    }
-
-    internal sealed class ErrorLog : ILoggerProvider, ILogger
-    {
-        public ConcurrentQueue<string> Errors { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => this;
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (logLevel >= LogLevel.Error)
-            {
-                Errors.Enqueue($"{logLevel}: {formatter(state, exception)} {exception}");
-            }
-        }
-
-        public void Dispose()
-        {
-        }
     }
 }

@@ -50,11 +50,12 @@ internal sealed class SessionsNode : IAsyncDisposable
 
     public static async Task<SessionsNode> StartAsync(Action<IServiceCollection>? services = null, Action<HeraldSessionOptions>? sessions = null)
     {
-        var errors = new ConcurrentQueue<string>();
+        var log = new ErrorLogCollector(LogLevel.Warning);
+        var errors = log.Errors;
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
         builder.Logging.ClearProviders();
-        builder.Logging.AddProvider(new ErrorLog(errors));
+        builder.Logging.AddProvider(log);
         builder.Services.AddSocketIO(o => o.Engine.PingInterval = TimeSpan.FromSeconds(20));
         builder.Services.AddServerSentEvents(o => o.HeartbeatInterval = TimeSpan.FromMinutes(10));
         builder.Services.AddHeraldSessions(sessions);
@@ -149,27 +150,5 @@ internal sealed class SessionsNode : IAsyncDisposable
         await _app.StopAsync().DefaultTimeout();
         await _app.DisposeAsync();
         Assert.True(_errors.IsEmpty, "Unexpected error logs:\n" + string.Join("\n", _errors));
-    }
-
-    private sealed class ErrorLog(ConcurrentQueue<string> errors) : ILoggerProvider, ILogger
-    {
-        public ILogger CreateLogger(string categoryName) => this;
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (logLevel >= LogLevel.Error)
-            {
-                errors.Enqueue($"{logLevel}: {formatter(state, exception)} {exception}");
-            }
-        }
-
-        public void Dispose()
-        {
-        }
     }
 }
