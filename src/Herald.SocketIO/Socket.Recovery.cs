@@ -10,6 +10,11 @@ public sealed partial class Socket
     private readonly string? _restoreOffset;
     private List<BroadcastPacket>? _replayBuffer;
 
+    // The last log sequence the replay covered (-1: no replay). A broadcast logged before the replay read the log but
+    // delivered after the replay went live (its target list was collected while the socket was being restored) was
+    // already replayed: it is dropped here instead of reaching the client twice.
+    private long _replayedUpTo = -1;
+
     /// <summary>The reasons after which socket.io keeps the session for a recovery (the client did not leave on purpose).</summary>
     internal static bool IsRecoverable(string reason) => reason is DisconnectReasons.TransportError or DisconnectReasons.TransportClose
         or DisconnectReasons.ForcedClose or DisconnectReasons.PingTimeout or DisconnectReasons.ServerShuttingDown or DisconnectReasons.ForcedServerClose;
@@ -39,30 +44,38 @@ public sealed partial class Socket
                 }
             }
 
+            System.Threading.Volatile.Write(ref _replayedUpTo, upTo);
             _replayBuffer = null;
         }
 
         SocketIOLog.SocketRecovered(Logger, Id, Namespace.Name, missed.Count);
     }
 
-    /// <summary>Holds a live packet while the replay is not out yet; false when the socket is live.</summary>
+    /// <summary>Holds a live packet while the replay is not out yet, or drops one the replay already sent; false when it is to be sent now.</summary>
     private bool TryHoldForReplay(BroadcastPacket packet)
     {
         if (System.Threading.Volatile.Read(ref _replayBuffer) is null)
         {
-            return false;
+            return IsReplayed(packet);
         }
 
         lock (_replayLock)
         {
             if (_replayBuffer is null)
             {
-                return false;
+                return IsReplayed(packet);
             }
 
             _replayBuffer.Add(packet);
             return true;
         }
+    }
+
+    /// <summary>True when the replay already sent this logged packet (see <see cref="_replayedUpTo"/>).</summary>
+    private bool IsReplayed(BroadcastPacket packet)
+    {
+        var upTo = System.Threading.Volatile.Read(ref _replayedUpTo);
+        return upTo >= 0 && packet.LogSequence >= 0 && packet.LogSequence <= upTo;
     }
 
     private Task AfterRoomsChanged(ValueTask change)
