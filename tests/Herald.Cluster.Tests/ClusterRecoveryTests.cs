@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Herald.Messaging;
+using Herald.Messaging.Ws;
 using Herald.SocketIO;
 using Herald.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -14,6 +15,9 @@ namespace Herald.Cluster.Tests;
 public abstract class ClusterRecoverySpecification
 {
     protected abstract void ConfigureBus(IServiceCollection services, string node);
+
+    /// <summary>A bus for a worker process (no Socket.IO server): where <see cref="WsEmitter"/> publishes from.</summary>
+    protected abstract Task<IMessageBus> CreateWorkerBusAsync(string node);
 
     private Task<ClusterNode> StartAsync(string name)
         => ClusterNode.StartAsync(name, s => ConfigureBus(s, name), configureIo: o => o.ConnectionStateRecovery = new ConnectionStateRecoveryOptions());
@@ -122,6 +126,53 @@ public abstract class ClusterRecoverySpecification
             Assert.Equal(total, before.Concat(after).Select(e => e.Offset).Distinct().Count());
         }
     }
+
+    [Fact]
+    public async Task AWorkersEmitterStreamIsRecoveredOnAnotherNode_WithTheSameOffsetsOnEveryNode()
+    {
+        await using var a = await StartAsync("node-a");
+        await using var b = await StartAsync("node-b");
+        await a.WaitForNodesAsync(1);
+        await b.WaitForNodesAsync(1);
+        var workerBus = await CreateWorkerBusAsync("worker");
+        await using var ws = new WsEmitter(workerBus);
+        try
+        {
+            var (client, sid, pid) = await ConnectAsync(a, new { rooms = new[] { "orders" } });
+
+            // The worker pushes 1..300 to the room while the client reads 100 on A, drops, and comes back on B.
+            const int total = 300;
+            var producer = Task.Run(async () =>
+            {
+                for (var i = 1; i <= total; i++)
+                {
+                    await ws.To("orders").EmitAsync("n", i);
+                }
+            });
+            var before = await ReadAsync(client, 100);
+            await client.DisposeAsync();
+            var (back, backSid, _) = await ConnectAsync(b, new { pid, offset = before[^1].Offset });
+            await using (back)
+            {
+                Assert.Equal(sid, backSid);
+                var after = await ReadAsync(back, total - 100);
+                await producer.DefaultTimeout();
+                Assert.Equal(Enumerable.Range(1, total), before.Concat(after).Select(e => e.Number));
+                Assert.Equal(total, before.Concat(after).Select(e => e.Offset).Distinct().Count());
+
+                // A volatile push is delivered without an offset (it is not logged), then a normal one gets one again.
+                await ws.To("orders").Volatile.EmitAsync("v", 1);
+                var text = await back.ReceiveTextAsync().DefaultTimeout();
+                Assert.Equal("2[\"v\",1]", text);
+                await ws.To("orders").EmitAsync("n", total + 1);
+                Assert.Equal(total + 1, (await ReadAsync(back, 1))[0].Number);
+            }
+        }
+        finally
+        {
+            await workerBus.DisposeAsync();
+        }
+    }
 }
 
 /// <summary>Recovery across nodes on one in-memory bus.</summary>
@@ -132,6 +183,8 @@ public sealed class InMemoryClusterRecoveryTests : ClusterRecoverySpecification,
     protected override void ConfigureBus(IServiceCollection services, string node)
         => services.AddSingleton<IMessageBus>(new NodeBusView(_shared, node));
 
+    protected override Task<IMessageBus> CreateWorkerBusAsync(string node) => Task.FromResult<IMessageBus>(new NodeBusView(_shared, node));
+
     public ValueTask DisposeAsync() => _shared.DisposeAsync();
 }
 
@@ -139,4 +192,11 @@ public sealed class InMemoryClusterRecoveryTests : ClusterRecoverySpecification,
 public sealed class RedisClusterRecoveryTests(RedisFixture redis) : ClusterRecoverySpecification, IClassFixture<RedisFixture>
 {
     protected override void ConfigureBus(IServiceCollection services, string node) => RedisFixture.AddBus(services, redis.Server);
+
+    protected override async Task<IMessageBus> CreateWorkerBusAsync(string node)
+    {
+        var bus = RedisFixture.CreateBus(redis.Server, node);
+        await bus.WaitConnectedForTestAsync();
+        return bus;
+    }
 }

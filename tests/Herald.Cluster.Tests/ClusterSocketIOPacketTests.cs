@@ -28,6 +28,23 @@ public class ClusterSocketIOPacketTests
     }
 
     [Theory]
+    [InlineData("/", "{\"type\":2,\"data\":[\"ev\"]}", 0, "42[\"ev\",\"Ab_c-7\"]")]
+    [InlineData("/chat", "{\"type\":2,\"data\":[\"ev\",{\"a\":[1]}] }", 0, "42/chat,[\"ev\",{\"a\":[1]},\"Ab_c-7\"]")]
+    [InlineData("/", "{\"data\":[\"ev\",{\"_placeholder\":true,\"num\":0}],\"type\":5}", 1, "451-[\"ev\",{\"_placeholder\":true,\"num\":0},\"Ab_c-7\"]")]
+    public void AnOffsetIsAppendedAsTheLastArgument(string ns, string packet, int attachments, string expected)
+    {
+        Assert.True(ClusterSocketIOPacket.TryToSocketIOText(Encoding.UTF8.GetBytes(packet), ns, attachments, -1, "Ab_c-7", out var text, out _));
+        Assert.Equal(expected, Encoding.UTF8.GetString(text));
+    }
+
+    [Fact]
+    public void AnAppendedArgumentIsJsonEscaped()
+    {
+        Assert.True(ClusterSocketIOPacket.TryToSocketIOText("{\"type\":2,\"data\":[\"ev\"]}"u8, "/", 0, -1, "a\"]b", out var text, out _));
+        Assert.Equal("42[\"ev\",\"a\\u0022]b\"]", Encoding.UTF8.GetString(text));
+    }
+
+    [Theory]
     [InlineData("")]
     [InlineData("[]")]
     [InlineData("{\"type\":1,\"data\":[\"ev\"]}")]

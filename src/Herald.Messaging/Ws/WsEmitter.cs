@@ -29,6 +29,8 @@ public sealed partial class WsEmitter : IAsyncDisposable
     private readonly IMessageBus _bus;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, Task<AckChannel>> _ackChannels = new(StringComparer.Ordinal);
+    private readonly byte[] _publicationPrefix = NewPublicationPrefix();
+    private long _publications;
 
     /// <summary>Creates the emitter over <paramref name="bus"/>.</summary>
     /// <param name="bus">The message bus shared with the web servers.</param>
@@ -161,9 +163,29 @@ public sealed partial class WsEmitter : IAsyncDisposable
             Flags = flags & ~ClusterEnvelopeFlags.Local,
             RequestId = requestId,
             AckTimeoutMilliseconds = ackTimeout,
+            Data = kind == ClusterEnvelopeKinds.Broadcast && (flags & ClusterEnvelopeFlags.Volatile) == 0 ? NextPublicationId() : default,
             Packet = ClusterSocketIOPacket.ToEnvelopePacket(encoded.Text, op.Namespace, enginePrefix: false),
             Attachments = encoded.Attachments,
         };
+    }
+
+    /// <summary>
+    /// <c>{"id":"&lt;emitter&gt;-&lt;n&gt;"}</c>: the same on every node, so a node with connection-state recovery on
+    /// logs the event under it (and appends it to the arguments as the offset) and a client can recover it anywhere.
+    /// </summary>
+    private byte[] NextPublicationId()
+    {
+        var n = Interlocked.Increment(ref _publications);
+        Span<byte> digits = stackalloc byte[20];
+        n.TryFormat(digits, out var length, provider: System.Globalization.CultureInfo.InvariantCulture);
+        ReadOnlySpan<byte> open = "{\"id\":\""u8;
+        var result = new byte[open.Length + _publicationPrefix.Length + length + 2];
+        open.CopyTo(result);
+        _publicationPrefix.CopyTo(result.AsSpan(open.Length));
+        digits[..length].CopyTo(result.AsSpan(open.Length + _publicationPrefix.Length));
+        result[^2] = (byte)'"';
+        result[^1] = (byte)'}';
+        return result;
     }
 
     internal string ChannelOf(WsOperator op)
@@ -186,6 +208,14 @@ public sealed partial class WsEmitter : IAsyncDisposable
         }
 
         return task;
+    }
+
+    // 48 random bits, url-safe: publication ids of two emitters never meet (nor a node's own offsets, same shape).
+    private static byte[] NewPublicationPrefix()
+    {
+        Span<byte> random = stackalloc byte[6];
+        System.Security.Cryptography.RandomNumberGenerator.Fill(random);
+        return System.Text.Encoding.ASCII.GetBytes(Convert.ToBase64String(random).Replace('+', '-').Replace('/', '_') + "-");
     }
 }
 

@@ -53,6 +53,23 @@ public static class ClusterSocketIOPacket
     /// <returns>True when <paramref name="packet"/> is a deliverable event.</returns>
     public static bool TryToSocketIOText(ReadOnlySpan<byte> packet, string ns, int attachmentCount, long id,
         [NotNullWhen(true)] out byte[]? text, [NotNullWhen(false)] out string? error)
+        => TryToSocketIOText(packet, ns, attachmentCount, id, null, out text, out error);
+
+    /// <summary>
+    /// As <see cref="TryToSocketIOText(ReadOnlySpan{byte}, string, int, long, out byte[], out string)"/>, with
+    /// <paramref name="lastArgument"/> appended to the event's arguments as a JSON string (the connection-state
+    /// recovery offset a node gives a publication that arrived without one in its arguments).
+    /// </summary>
+    /// <param name="packet">The envelope's packet JSON.</param>
+    /// <param name="ns">The namespace to address.</param>
+    /// <param name="attachmentCount">The number of attachments that follow.</param>
+    /// <param name="id">The ack id, -1 for none.</param>
+    /// <param name="lastArgument">A string to append as the last argument, or null.</param>
+    /// <param name="text">The result.</param>
+    /// <param name="error">Why the packet cannot be delivered.</param>
+    /// <returns>True when <paramref name="packet"/> is a deliverable event.</returns>
+    public static bool TryToSocketIOText(ReadOnlySpan<byte> packet, string ns, int attachmentCount, long id, string? lastArgument,
+        [NotNullWhen(true)] out byte[]? text, [NotNullWhen(false)] out string? error)
     {
         text = null;
         if (packet.IsEmpty)
@@ -123,12 +140,12 @@ public static class ClusterSocketIOPacket
             return false;
         }
 
-        text = BuildText(data, ns, attachmentCount, id);
+        text = BuildText(data, ns, attachmentCount, id, lastArgument is null ? default : JsonEncodedText.Encode(lastArgument).EncodedUtf8Bytes);
         error = null;
         return true;
     }
 
-    private static byte[] BuildText(ReadOnlySpan<byte> data, string ns, int attachmentCount, long id)
+    private static byte[] BuildText(ReadOnlySpan<byte> data, string ns, int attachmentCount, long id, ReadOnlySpan<byte> appended)
     {
         Span<byte> numbers = stackalloc byte[MaxHeaderNumbers];
         var countLength = 0;
@@ -145,7 +162,9 @@ public static class ClusterSocketIOPacket
 
         var main = ns.Length == 0 || ns == "/";
         var nsLength = main ? 0 : Encoding.UTF8.GetByteCount(ns) + 1;
-        var result = new byte[2 + (countLength > 0 ? countLength + 1 : 0) + nsLength + idLength + data.Length];
+        // data ends with the array's ']' and holds at least the event name: an appended argument goes before it.
+        var appendLength = appended.IsEmpty ? 0 : appended.Length + 3;
+        var result = new byte[2 + (countLength > 0 ? countLength + 1 : 0) + nsLength + idLength + data.Length + appendLength];
         var span = result.AsSpan();
         span[0] = SocketIOPacketEncoder.EngineMessagePrefix;
         span[1] = (byte)('0' + (int)(attachmentCount > 0 ? SocketIOPacketType.BinaryEvent : SocketIOPacketType.Event));
@@ -165,7 +184,20 @@ public static class ClusterSocketIOPacket
 
         numbers.Slice(20, idLength).CopyTo(span[pos..]);
         pos += idLength;
-        data.CopyTo(span[pos..]);
+        if (appendLength == 0)
+        {
+            data.CopyTo(span[pos..]);
+            return result;
+        }
+
+        data[..^1].CopyTo(span[pos..]);
+        pos += data.Length - 1;
+        span[pos++] = (byte)',';
+        span[pos++] = (byte)'"';
+        appended.CopyTo(span[pos..]);
+        pos += appended.Length;
+        span[pos++] = (byte)'"';
+        span[pos] = (byte)']';
         return result;
     }
 

@@ -24,6 +24,9 @@ namespace Herald.SocketIO.Cluster;
 /// </remarks>
 public partial class ClusterAdapter
 {
+    // A publication id longer than this is not logged (it would be echoed to every client as an argument).
+    private const int MaxPublicationIdLength = 128;
+
     private readonly ConcurrentDictionary<string, InFlight> _inFlight = new(StringComparer.Ordinal);
 
     /// <inheritdoc />
@@ -115,7 +118,15 @@ public partial class ClusterAdapter
     /// <summary>A recoverable broadcast from the bus (another node's, or this node's echo): log it, then deliver it.</summary>
     private bool TryDeliverRecoverable(ClusterEnvelope envelope, string channel)
     {
-        if (Recovery is not { } recovery || ReadOffset(envelope.Data.Span) is not { } offset)
+        if (Recovery is not { } recovery || ReadOffset(envelope.Data.Span, out var isPublicationId) is not { } offset)
+        {
+            return false;
+        }
+
+        // An emitter's publication (Ws.Via, the hub's HTTP API, a non-.NET publisher) names itself with an "id" and
+        // has no offset in its arguments: every node appends that id as the offset, so it is logged and recoverable
+        // like a node's own broadcast. A volatile one is not recoverable (socket.io's rule).
+        if (isPublicationId && (envelope.Flags & ClusterEnvelopeFlags.Volatile) != 0)
         {
             return false;
         }
@@ -130,7 +141,7 @@ public partial class ClusterAdapter
             return true;
         }
 
-        if (!ClusterSocketIOPacket.TryToSocketIOText(envelope.Packet.Span, Namespace.Name, envelope.Attachments.Count, -1, out var text, out var error))
+        if (!ClusterSocketIOPacket.TryToSocketIOText(envelope.Packet.Span, Namespace.Name, envelope.Attachments.Count, -1, isPublicationId ? offset : null, out var text, out var error))
         {
             ClusterAdapterLog.BadEnvelope(_logger, Namespace.Name, channel, error);
             return true;
@@ -291,9 +302,13 @@ public partial class ClusterAdapter
         return (session, root.GetProperty("state"u8).GetString()!);
     }
 
-    /// <summary>The offset in a broadcast envelope's <c>data</c> (<c>{"offset":"..."}</c>), or null.</summary>
-    private static string? ReadOffset(ReadOnlySpan<byte> data)
+    /// <summary>
+    /// The offset in a broadcast envelope's <c>data</c>: <c>{"offset":"..."}</c> (a node's broadcast, the offset already
+    /// in its arguments) or <c>{"id":"..."}</c> (an emitter's publication: <paramref name="isPublicationId"/>); null for none.
+    /// </summary>
+    private static string? ReadOffset(ReadOnlySpan<byte> data, out bool isPublicationId)
     {
+        isPublicationId = false;
         if (data.IsEmpty)
         {
             return null;
@@ -308,14 +323,22 @@ public partial class ClusterAdapter
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             var isOffset = reader.ValueTextEquals("offset"u8);
+            var isId = !isOffset && reader.ValueTextEquals("id"u8);
             if (!reader.Read())
             {
                 return null;
             }
 
-            if (isOffset && reader.TokenType == JsonTokenType.String)
+            if ((isOffset || isId) && reader.TokenType == JsonTokenType.String)
             {
-                return reader.GetString();
+                var value = reader.GetString();
+                if (string.IsNullOrEmpty(value) || value.Length > MaxPublicationIdLength)
+                {
+                    return null; // not an offset a client could present back: delivered, not logged
+                }
+
+                isPublicationId = isId;
+                return value;
             }
 
             reader.TrySkip();
