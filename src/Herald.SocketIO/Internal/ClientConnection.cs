@@ -332,7 +332,7 @@ internal sealed class ClientConnection : IEngineConnectionListener
         var rate = refusal == ConnectRefusal.Rate;
         SocketIOMetrics.ConnectRefused(rate);
         SocketIOLog.ConnectRefused(Logger, Connection.Id, name, rate ? "ConnectRateLimit" : "MaxNamespacesPerConnection");
-        if (rate && refusedInARow >= _server.Options.ConnectRateLimit!.Burst)
+        if (rate && refusedInARow >= (_server.Options.ConnectRateLimit?.Burst ?? int.MaxValue))
         {
             SocketIOLog.ConnectFlood(Logger, Connection.Id, refusedInARow);
             SocketIOMetrics.ConnectFloodDisconnects.Add(1);
