@@ -36,4 +36,10 @@ internal static partial class SocketIOLog
 
     [LoggerMessage(11, LogLevel.Debug, "Socket {SocketId} recovered its session in {Namespace}; {Missed} missed packet(s) replayed.", EventName = "SocketRecovered")]
     public static partial void SocketRecovered(ILogger logger, string socketId, string @namespace, int missed);
+
+    [LoggerMessage(12, LogLevel.Debug, "Connection {ConnectionId}: CONNECT to {Namespace} refused ({Limit}).", EventName = "ConnectRefused")]
+    public static partial void ConnectRefused(ILogger logger, string connectionId, string @namespace, string limit);
+
+    [LoggerMessage(13, LogLevel.Warning, "Closing connection {ConnectionId}: {Refused} CONNECT packets in a row over SocketIOOptions.ConnectRateLimit.", EventName = "ConnectFlood")]
+    public static partial void ConnectFlood(ILogger logger, string connectionId, int refused);
 }

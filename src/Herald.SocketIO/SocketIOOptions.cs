@@ -24,6 +24,25 @@ public sealed class SocketIOOptions
     public int MaxRoomsPerSocket { get; set; } = 1000;
 
     /// <summary>
+    /// The most namespaces one Engine.IO connection may hold at once, joined or being joined (100). A CONNECT past it is
+    /// answered with a CONNECT_ERROR <c>"Too many namespaces"</c> (the client's <c>connect_error</c>) and the
+    /// connection stays up; leaving a namespace frees a place. Dynamic namespaces make the set of names unbounded,
+    /// so without it one connection could hold a socket (and its adapter entries) in any number of them.
+    /// </summary>
+    public int MaxNamespacesPerConnection { get; set; } = 100;
+
+    /// <summary>
+    /// A token bucket on the CONNECT packets of one Engine.IO connection (default 10 per second, burst 100; null turns
+    /// it off). Each CONNECT takes a token, whatever its outcome (accepted, refused by a middleware, unknown
+    /// namespace, re-sent for a namespace already joined). Without a token the CONNECT gets a CONNECT_ERROR
+    /// <c>"Too many namespace connects"</c> (the client's <c>connect_error</c>) and no middleware, handler or dynamic
+    /// namespace runs; the <see cref="EngineIORateLimit.Burst"/>-th such refusal in a row closes the connection instead.
+    /// It bounds what one connection can make the server do (run middlewares, create dynamic children); the number of
+    /// connections is bounded by <see cref="EngineIOOptions.HandshakeRateLimitPerIp"/> and the connection limits.
+    /// </summary>
+    public EngineIORateLimit? ConnectRateLimit { get; set; } = new() { PermitsPerSecond = 10, Burst = 100 };
+
+    /// <summary>
     /// JSON settings for event arguments; Herald adds the binary placeholder converters and relaxed escaping.
     /// Null: web defaults (camelCase).
     /// </summary>

@@ -29,6 +29,12 @@ public sealed partial class SocketIOServer : IEngineConnectionHandler
     {
         Options = options ?? new SocketIOOptions();
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(Options.MaxRoomsPerSocket, 0, nameof(SocketIOOptions.MaxRoomsPerSocket));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(Options.MaxNamespacesPerConnection, 0, nameof(SocketIOOptions.MaxNamespacesPerConnection));
+        if (Options.ConnectRateLimit is { PermitsPerSecond: <= 0 or double.NaN } or { Burst: <= 0 })
+        {
+            throw new ArgumentOutOfRangeException(nameof(SocketIOOptions.ConnectRateLimit), "The connect rate and burst must be positive.");
+        }
+
         JsonOptions = SocketIOJson.CreateOptions(Options.JsonSerializerOptions);
         TimeProvider = Options.TimeProvider;
         Logger = (ILogger?)loggerFactory?.CreateLogger<SocketIOServer>() ?? NullLogger.Instance;

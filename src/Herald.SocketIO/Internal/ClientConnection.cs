@@ -25,11 +25,22 @@ internal sealed class ClientConnection : IEngineConnectionListener
     private ITimer? _connectTimer;
     private bool _closed;
 
+    // SocketIOOptions.ConnectRateLimit's bucket, guarded by _lock (touched once per CONNECT packet, never per event).
+    private double _connectTokens;
+    private long _connectTokensUpdated;
+    private int _connectsRefusedInARow;
+
     public ClientConnection(SocketIOServer server, EngineConnection connection)
     {
         _server = server;
         Connection = connection;
         _decoder = new SocketIODecoder(server.Options.MaxAttachments);
+        if (server.Options.ConnectRateLimit is { } rate)
+        {
+            _connectTokens = rate.Burst;
+            _connectTokensUpdated = server.TimeProvider.GetTimestamp();
+        }
+
         connection.Listener = this;
         _connectTimer = server.TimeProvider.CreateTimer(static s => ((ClientConnection)s!).OnConnectTimeout(), this,
             server.Options.ConnectTimeout, Timeout.InfiniteTimeSpan);
@@ -212,6 +223,8 @@ internal sealed class ClientConnection : IEngineConnectionListener
         {
             bool valid, duplicate;
             Socket? existing;
+            var refusal = ConnectRefusal.None;
+            var refusedInARow = 0;
             lock (_lock)
             {
                 // The official client sends CONNECT again when connect() is called on a socket that is
@@ -220,7 +233,20 @@ internal sealed class ClientConnection : IEngineConnectionListener
                 // client ends up connected once instead of losing its whole connection.
                 duplicate = _connecting?.Contains(name) == true;
                 _sockets.TryGetValue(name, out existing);
-                valid = !_closed && !duplicate && existing is null && (_connecting ??= new HashSet<string>(StringComparer.Ordinal)).Add(name);
+                if (!_closed && !duplicate)
+                {
+                    refusal = Admit(existing is null, out refusedInARow);
+                }
+
+                valid = !_closed && !duplicate && existing is null && refusal == ConnectRefusal.None
+                    && (_connecting ??= new HashSet<string>(StringComparer.Ordinal)).Add(name);
+            }
+
+            if (refusal != ConnectRefusal.None)
+            {
+                packet.Dispose();
+                Refuse(name, refusal, refusedInARow, answer: existing is null);
+                return;
             }
 
             if (duplicate || (existing is not null && !_closed))
@@ -264,6 +290,73 @@ internal sealed class ClientConnection : IEngineConnectionListener
         }
 
         socket.OnPacket(packet);
+    }
+
+    /// <summary>
+    /// Applies the per-connection CONNECT limits (under <c>_lock</c>): a token of <see cref="SocketIOOptions.ConnectRateLimit"/>
+    /// for every CONNECT, then a place under <see cref="SocketIOOptions.MaxNamespacesPerConnection"/> for a new namespace.
+    /// </summary>
+    private ConnectRefusal Admit(bool newNamespace, out int refusedInARow)
+    {
+        refusedInARow = 0;
+        var options = _server.Options;
+        if (options.ConnectRateLimit is { } rate)
+        {
+            var now = _server.TimeProvider.GetTimestamp();
+            var elapsed = (double)(now - _connectTokensUpdated) / _server.TimeProvider.TimestampFrequency;
+            _connectTokens = Math.Min(rate.Burst, _connectTokens + (Math.Max(0, elapsed) * rate.PermitsPerSecond));
+            _connectTokensUpdated = now;
+            if (_connectTokens < 1)
+            {
+                refusedInARow = ++_connectsRefusedInARow;
+                return ConnectRefusal.Rate;
+            }
+
+            _connectTokens -= 1;
+            _connectsRefusedInARow = 0;
+        }
+
+        return newNamespace && _sockets.Count + (_connecting?.Count ?? 0) >= options.MaxNamespacesPerConnection
+            ? ConnectRefusal.Namespaces
+            : ConnectRefusal.None;
+    }
+
+    /// <summary>
+    /// Answers a CONNECT refused by a per-connection limit with a CONNECT_ERROR (the client's <c>connect_error</c>), or
+    /// nothing for a namespace already joined (an error would tear down a working socket); a client that keeps
+    /// sending CONNECT until <see cref="EngineIORateLimit.Burst"/> rate refusals in a row is not a socket.io client
+    /// waiting for an answer, and its connection is closed.
+    /// </summary>
+    private void Refuse(string name, ConnectRefusal refusal, int refusedInARow, bool answer)
+    {
+        var rate = refusal == ConnectRefusal.Rate;
+        SocketIOMetrics.ConnectRefused(rate);
+        SocketIOLog.ConnectRefused(Logger, Connection.Id, name, rate ? "ConnectRateLimit" : "MaxNamespacesPerConnection");
+        if (rate && refusedInARow >= (_server.Options.ConnectRateLimit?.Burst ?? int.MaxValue))
+        {
+            SocketIOLog.ConnectFlood(Logger, Connection.Id, refusedInARow);
+            SocketIOMetrics.ConnectFloodDisconnects.Add(1);
+            lock (_lock)
+            {
+                _closed = true;
+            }
+
+            Connection.Close();
+            return;
+        }
+
+        if (answer)
+        {
+            var message = rate ? "Too many namespace connects" : "Too many namespaces";
+            Send(SocketIOPacketEncoder.EncodeConnectError(name, message, null, _server.JsonOptions), isVolatile: false);
+        }
+    }
+
+    private enum ConnectRefusal
+    {
+        None,
+        Rate,
+        Namespaces,
     }
 
     private void Connect(string name, JsonElement auth)

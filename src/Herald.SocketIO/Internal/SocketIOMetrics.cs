@@ -30,6 +30,15 @@ internal static class SocketIOMetrics
     public static readonly Counter<long> BytesSent = s_meter.CreateCounter<long>(
         "herald.socketio.bytes.sent", "By", "Bytes of the Socket.IO packets queued to clients.");
 
+    public static readonly Counter<long> ConnectsRefused = s_meter.CreateCounter<long>(
+        "herald.socketio.connects_refused", "{packet}", "CONNECT packets refused by a per-connection limit, by limit (connect_rate, namespaces).");
+
+    public static readonly Counter<long> ConnectFloodDisconnects = s_meter.CreateCounter<long>(
+        "herald.socketio.connect_flood_disconnects", "{connection}", "Connections closed for sending CONNECT packets after being refused by the connect rate limit.");
+
+    private static readonly KeyValuePair<string, object?> s_limitRate = new("limit", "connect_rate");
+    private static readonly KeyValuePair<string, object?> s_limitNamespaces = new("limit", "namespaces");
+
     static SocketIOMetrics()
     {
         s_meter.CreateObservableUpDownCounter("herald.socketio.connections", ObserveConnections, "{connection}", "Open Engine.IO connections of Socket.IO clients, by current transport.");
@@ -45,6 +54,8 @@ internal static class SocketIOMetrics
         PacketsReceived.Add(1);
         BytesReceived.Add(bytes);
     }
+
+    public static void ConnectRefused(bool rate) => ConnectsRefused.Add(1, rate ? s_limitRate : s_limitNamespaces);
 
     public static void Sent(int bytes)
     {
