@@ -32,11 +32,15 @@ public sealed partial class HeraldSessionManager
         ArgumentNullException.ThrowIfNull(io);
         foreach (var ns in Options.Namespaces)
         {
-            io.Of(ns).Use(async (socket, next) =>
-            {
-                await next().ConfigureAwait(false);
-                await AttachSocketAsync(socket).ConfigureAwait(false);
-            });
+            // Also for a socket restored by connection-state recovery (which skips the application's middlewares):
+            // it must follow its session like any other socket.
+            io.Of(ns).Use(
+                async (socket, next) =>
+                {
+                    await next().ConfigureAwait(false);
+                    await AttachSocketAsync(socket).ConfigureAwait(false);
+                },
+                runsOnRecovery: true);
         }
     }
 

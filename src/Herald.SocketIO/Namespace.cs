@@ -14,6 +14,7 @@ public partial class Namespace
     private readonly ConcurrentDictionary<string, Socket> _sockets = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
     private Func<Socket, Func<Task>, Task>[] _middlewares = [];
+    private Func<Socket, Func<Task>, Task>[] _recoveryMiddlewares = [];
     private Func<Socket, Task>[] _connectionHandlers = [];
     private Dictionary<string, Action<IReadOnlyList<JsonElement>, AckCallback>[]> _serverSideHandlers = new(StringComparer.Ordinal);
 
@@ -74,12 +75,27 @@ public partial class Namespace
     /// (or any exception) to refuse with a CONNECT_ERROR <c>{message, data}</c>. Returning without calling
     /// <c>next</c> refuses too.
     /// </summary>
-    public virtual Namespace Use(Func<Socket, Func<Task>, Task> middleware)
+    public virtual Namespace Use(Func<Socket, Func<Task>, Task> middleware) => Use(middleware, runsOnRecovery: false);
+
+    /// <summary>
+    /// Adds a connection middleware that, with <paramref name="runsOnRecovery"/>, also runs for a socket restored by
+    /// connection-state recovery when <see cref="ConnectionStateRecoveryOptions.SkipMiddlewares"/> skips the others
+    /// (socket.io's default): for infrastructure that must attach its state to every socket, such as Herald.Sessions.
+    /// Such middlewares run in registration order among themselves; the skipped ones do not run at all.
+    /// </summary>
+    /// <param name="middleware">The middleware: call <c>next</c> to accept.</param>
+    /// <param name="runsOnRecovery">Whether it runs for recovered sockets when the other middlewares are skipped.</param>
+    /// <returns>This namespace.</returns>
+    public virtual Namespace Use(Func<Socket, Func<Task>, Task> middleware, bool runsOnRecovery)
     {
         ArgumentNullException.ThrowIfNull(middleware);
         lock (_lock)
         {
             _middlewares = [.. _middlewares, middleware];
+            if (runsOnRecovery)
+            {
+                _recoveryMiddlewares = [.. _recoveryMiddlewares, middleware];
+            }
         }
 
         return this;
@@ -102,8 +118,7 @@ public partial class Namespace
         var accepted = false;
         try
         {
-            accepted = socket.Recovered && Server.Options.ConnectionStateRecovery is { SkipMiddlewares: true }
-                || await RunMiddlewaresAsync(socket).ConfigureAwait(false);
+            accepted = await RunMiddlewaresAsync(socket, socket.Recovered && Server.Options.ConnectionStateRecovery is { SkipMiddlewares: true }).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -186,9 +201,11 @@ public partial class Namespace
         }
     }
 
-    private Task<bool> RunMiddlewaresAsync(Socket socket)
+    private Task<bool> RunMiddlewaresAsync(Socket socket, bool onlyThoseRunningOnRecovery)
     {
-        Func<Socket, Func<Task>, Task>[] middlewares = Parent is null ? _middlewares : [.. Parent._middlewares, .. _middlewares];
+        Func<Socket, Func<Task>, Task>[] middlewares = onlyThoseRunningOnRecovery
+            ? Parent is null ? _recoveryMiddlewares : [.. Parent._recoveryMiddlewares, .. _recoveryMiddlewares]
+            : Parent is null ? _middlewares : [.. Parent._middlewares, .. _middlewares];
         if (middlewares.Length == 0)
         {
             return Task.FromResult(true);

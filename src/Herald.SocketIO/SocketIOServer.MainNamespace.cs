@@ -25,6 +25,16 @@ public sealed partial class SocketIOServer
         return this;
     }
 
+    /// <summary>Adds a connection middleware to the main namespace; see <see cref="Namespace.Use(Func{Socket, Func{Task}, Task}, bool)"/>.</summary>
+    /// <param name="middleware">The middleware: call <c>next</c> to accept.</param>
+    /// <param name="runsOnRecovery">Whether it runs for recovered sockets when the other middlewares are skipped.</param>
+    /// <returns>This server.</returns>
+    public SocketIOServer Use(Func<Socket, Func<Task>, Task> middleware, bool runsOnRecovery)
+    {
+        Sockets.Use(middleware, runsOnRecovery);
+        return this;
+    }
+
     /// <summary>Targets a room of the main namespace.</summary>
     public BroadcastOperator To(string room) => Sockets.To(room);
 

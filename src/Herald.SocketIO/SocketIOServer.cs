@@ -12,7 +12,7 @@ namespace Herald.SocketIO;
 
 /// <summary>
 /// The Socket.IO server (socket.io's <c>io</c>): namespaces, and everything of the main namespace <c>/</c>
-/// (<see cref="OnConnection(Action{Socket})"/>, <see cref="Use"/>, broadcasts...). It accepts Engine.IO
+/// (<see cref="OnConnection(Action{Socket})"/>, <see cref="Use(Func{Socket, Func{Task}, Task})"/>, broadcasts...). It accepts Engine.IO
 /// connections as their <see cref="IEngineConnectionHandler"/>.
 /// </summary>
 public sealed partial class SocketIOServer : IEngineConnectionHandler

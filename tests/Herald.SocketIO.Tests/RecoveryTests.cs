@@ -174,4 +174,32 @@ public class RecoveryTests
             Assert.Equal(skip ? 1 : 2, runs);
         }
     }
+
+    [Fact]
+    public void AMiddlewareThatRunsOnRecovery_RunsForARecoveredSocket_WhileTheOthersAreSkipped()
+    {
+        var server = NewServer(); // SkipMiddlewares: true, socket.io's default
+        var order = new List<string>();
+        server.Io.Use((socket, next) =>
+        {
+            order.Add("app:" + socket.Recovered);
+            return next();
+        });
+        server.Io.Use(
+            (socket, next) =>
+            {
+                order.Add("infra:" + socket.Recovered);
+                socket.Data["attached"] = true;
+                return next();
+            },
+            runsOnRecovery: true);
+        var a = Connect(server);
+        server.Io.Emit("n", 1);
+        a.Connection.End("transport close");
+        var back = Connect(server, Auth(a.Pid!, Events(a.Connection)[0].Offset!));
+
+        Assert.True(back.Recovered);
+        Assert.Equal(["app:False", "infra:False", "infra:True"], order);
+        Assert.Equal(true, server.Socket(back.Sid).Data["attached"]);
+    }
 }
