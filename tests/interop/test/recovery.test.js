@@ -37,10 +37,10 @@ after(async () => {
  * Connects a recovering client to `from`, has `producer` stream COUNT numbers, runs `drop(socket)` when number
  * DROP_AT arrives, and resolves with what the client saw once the end marker arrived.
  */
-async function streamThroughADrop(from, producer, drop) {
+async function streamThroughADrop(from, producer, drop, transports = ["websocket"]) {
   const socket = io(from.url, {
     forceNew: true,
-    transports: ["websocket"],
+    transports,
     reconnectionDelay: 50,
     reconnectionDelayMax: 100,
     randomizationFactor: 0,
@@ -82,6 +82,11 @@ function assertComplete(result) {
 
 test("one node: a transport dropped mid-stream is recovered with every packet once, in order", async () => {
   const result = await streamThroughADrop(single, single, (socket) => socket.io.engine.close());
+  assertComplete(result);
+});
+
+test("one node over HTTP long-polling: a dropped transport is recovered with every packet once, in order", async () => {
+  const result = await streamThroughADrop(single, single, (socket) => socket.io.engine.close(), ["polling"]);
   assertComplete(result);
 });
 
