@@ -9,7 +9,7 @@ internal static partial class Report
     /// <summary>The soak run: memory over time (a sample table), flatness (thirds and slopes), counts, and the leak check.</summary>
     private static void Soak(StringBuilder sb, BenchOptions o, List<ScenarioResult> rows)
     {
-        sb.AppendLine(Inv, $"### soak: {o.ClientsFor("soak"):N0} clients (60 % WebSocket, 25 % polling, 15 % SSE), 5 %/s churned, 2 %/s moving rooms, " +
+        sb.AppendLine(Inv, $"### soak: {o.ClientsFor("soak"):N0} clients (60 % WebSocket, 25 % polling, 15 % SSE), 5 %/s churned (half graceful, 40 % abrupt, 10 % silent), 2 %/s moving rooms, " +
             $"echoes 0.5/s per Socket.IO client (1 in 10 binary), {o.RateFor("soak").ToString(Inv)} msg/s to every room and the SSE topic, {o.Size}-byte messages, " +
             $"{o.DurationFor("soak").ToString(Inv)} s");
         foreach (var r in rows)
@@ -22,7 +22,7 @@ internal static partial class Report
             }
 
             sb.AppendLine(Inv, $"{r.Target}: {s.Rooms} rooms, {s.StableClients} stable clients, a sample every {s.SampleSeconds.ToString(Inv)} s " +
-                $"(heap: managed heap after a forced full GC; sessions: Engine.IO sessions on the server / Socket.IO clients live in the generator, publisher included).");
+                $"(heap: managed heap after a forced full GC; sessions: Engine.IO sessions on the server / Socket.IO clients live in the generator, publisher included; the difference is mostly silent clients waiting for the server's heartbeat).");
             sb.AppendLine();
             sb.AppendLine("| t s | heap MB | RSS MB | sessions / live | sockets | SSE / live | connects/s | disconnects/s | deliveries/s | acks/s |");
             sb.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -56,7 +56,7 @@ internal static partial class Report
             sb.AppendLine(Inv, $"| slope of the last two thirds (MB/min) | {s.HeapSlopeLateMbPerMinute:F2} | {s.RssSlopeLateMbPerMinute:F2} |");
             sb.AppendLine(Inv, $"| idle after every client left | {s.IdleHeapAfterBytes / 1048576.0:F1} | {s.IdleRssAfterBytes / 1048576.0:F1} |");
             sb.AppendLine();
-            sb.AppendLine(Inv, $"Counts over {r.MeasuredSeconds:F0} s: {r.Connected:N0} initial connects, then {s.Connects - r.Connected:N0} connects and {s.Disconnects:N0} disconnects of churn ({r.ConnectsPerSecond:F1} connects/s), " +
+            sb.AppendLine(Inv, $"Counts over {r.MeasuredSeconds:F0} s: {r.Connected:N0} initial connects, then {s.Connects - r.Connected:N0} connects and {s.Disconnects:N0} disconnects of churn ({r.ConnectsPerSecond:F1} connects/s; {s.Silent:N0} of the disconnects went silent, left to the server's heartbeat), " +
                 $"{r.MessagesSent:N0} messages published, {r.Deliveries:N0} deliveries ({s.SocketIODeliveries:N0} Socket.IO, {s.SseDeliveries:N0} SSE; {r.DeliveriesPerSecond:N0}/s), " +
                 $"{s.Echoes:N0} echoes and {s.Binaries:N0} binary emits acked, {s.Joins:N0} joins, {s.Leaves:N0} leaves; " +
                 $"stable clients: {r.ExpectedDeliveries:N0} deliveries expected, {s.StableMissing:N0} missing; gaps in any client's stream {s.Gaps:N0}; " +

@@ -11,6 +11,9 @@ internal sealed class SoakSummary
 
     public long Connects { get; set; }
     public long Disconnects { get; set; }
+
+    /// <summary>Disconnects that went silent (left to the server's heartbeat).</summary>
+    public long Silent { get; set; }
     public long ConnectFailures { get; set; }
     public long UnexpectedCloses { get; set; }
     public long SocketIODeliveries { get; set; }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
@@ -8,6 +9,22 @@ internal enum SoakKind
     WebSocket,
     Polling,
     Sse,
+}
+
+/// <summary>How a soak client leaves: each is a different path to the end of the server's session.</summary>
+internal enum SoakLeave
+{
+    /// <summary>Says goodbye: Socket.IO disconnect (<c>41</c>) then TCP close over WebSocket; Engine.IO close (<c>1</c>) over polling.</summary>
+    Graceful,
+
+    /// <summary>Just goes away: the WebSocket's TCP connection closes; a polling client's pending GET is aborted.</summary>
+    Abrupt,
+
+    /// <summary>
+    /// Goes silent with the connection open: no more pongs (and no more polls), so only the server's heartbeat
+    /// (pingInterval + pingTimeout, 45 s by default) can end the session. SSE clients have no heartbeat: abrupt.
+    /// </summary>
+    Silent,
 }
 
 /// <summary>One client of the soak population, whatever its transport.</summary>
@@ -21,12 +38,8 @@ internal interface ISoakClient
     /// <summary>Why the connection ended without the generator closing it (null while it is fine).</summary>
     string? Failure { get; }
 
-    /// <summary>
-    /// Leaves: <paramref name="graceful"/> says goodbye first (Socket.IO disconnect, Engine.IO close); otherwise the
-    /// connection just goes away (a WebSocket's TCP close; a polling client that stops polling, left to the server's
-    /// ping timeout).
-    /// </summary>
-    Task CloseAsync(bool graceful);
+    /// <summary>Leaves (see <see cref="SoakLeave"/>); returns once the client's own resources are released.</summary>
+    Task CloseAsync(SoakLeave how);
 }
 
 /// <summary>A soak client that speaks Socket.IO (WebSocket or polling).</summary>
@@ -41,6 +54,7 @@ internal sealed class SoakCounters
     public long Connects;
     public long ConnectFailures;
     public long Disconnects;
+    public long Silent;
     public long UnexpectedCloses;
     public long Deliveries;
     public long SseDeliveries;
@@ -62,7 +76,11 @@ internal sealed class SoakCounters
 /// <summary>Socket.IO over a direct WebSocket (the load tool's raw client), for the soak scenario.</summary>
 internal sealed class SoakWebSocketClient : BenchClient, ISoakSocketIOClient, ISoakTransport
 {
+    /// <summary>Longer than the server's default heartbeat (25 s + 20 s) plus its sweep period.</summary>
+    internal static readonly TimeSpan SilentLimit = TimeSpan.FromSeconds(60);
+
     private volatile bool _closing;
+    private volatile bool _silent;
 
     private SoakWebSocketClient(Socket socket, int index, SoakCounters counters, bool stable)
         : base(socket, index)
@@ -84,14 +102,30 @@ internal sealed class SoakWebSocketClient : BenchClient, ISoakSocketIOClient, IS
             (s, i) => new SoakWebSocketClient(s, i, counters, stable), index, ct);
     }
 
-    public async Task CloseAsync(bool graceful)
+    public async Task CloseAsync(SoakLeave how)
     {
-        if (graceful && !Closed)
+        _closing = true;
+        if (how == SoakLeave.Silent)
+        {
+            // Stop answering pings and wait (bounded) for the server's heartbeat to end the session.
+            _silent = true;
+            var deadline = Stopwatch.StartNew();
+            while (!Closed && deadline.Elapsed < SilentLimit)
+            {
+                await Task.Delay(250);
+            }
+
+            if (!Closed)
+            {
+                IO.Counters.SetFirstError($"a silent WebSocket client was not cut by the server's heartbeat within {SilentLimit.TotalSeconds:F0} s");
+                Interlocked.Increment(ref IO.Counters.AckFailures);
+            }
+        }
+        else if (how == SoakLeave.Graceful && !Closed)
         {
             await SendTextAsync("41"u8);
         }
 
-        _closing = true;
         await CloseAsync();
     }
 
@@ -114,7 +148,7 @@ internal sealed class SoakWebSocketClient : BenchClient, ISoakSocketIOClient, IS
 
     protected override void OnMessage(ReadOnlySpan<byte> message)
     {
-        if (message.IsEmpty)
+        if (message.IsEmpty || _silent)
         {
             return;
         }
@@ -165,7 +199,7 @@ internal sealed class SoakSseClient : ISoakClient
         return new SoakSseClient(client);
     }
 
-    public Task CloseAsync(bool graceful)
+    public Task CloseAsync(SoakLeave how)
     {
         _closing = true;
         return _client.CloseAsync();

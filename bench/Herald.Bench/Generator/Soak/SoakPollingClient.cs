@@ -8,8 +8,9 @@ namespace Herald.Bench.Generator.Soak;
 /// Socket.IO over Engine.IO long-polling (no upgrade), on a shared <see cref="HttpClient"/>:
 /// <c>GET ?EIO=4&amp;transport=polling</c> → <c>0{"sid":…}</c>; then one GET at a time (the poll: records separated by
 /// <c>\x1e</c>) and POSTs serialized by a lock (<c>40</c>, events, pongs, binary attachments as <c>b</c> + base64).
-/// Leaving gracefully POSTs <c>1</c> (Engine.IO close); abandoning just stops polling, so the server only notices
-/// through its ping timeout.
+/// Leaving gracefully POSTs <c>1</c> (Engine.IO close); abruptly aborts the pending GET; silently lets the pending GET
+/// return (at the server's next ping, within 25 s) and then neither answers nor polls again, so only the server's
+/// heartbeat ends the session.
 /// </summary>
 internal sealed class SoakPollingClient : ISoakSocketIOClient, ISoakTransport
 {
@@ -21,6 +22,7 @@ internal sealed class SoakPollingClient : ISoakSocketIOClient, ISoakTransport
     private string _url = "";
     private Task _pollLoop = Task.CompletedTask;
     private volatile bool _closing;
+    private volatile bool _silent;
 
     private SoakPollingClient(HttpClient http, SoakCounters counters, bool stable)
     {
@@ -72,17 +74,22 @@ internal sealed class SoakPollingClient : ISoakSocketIOClient, ISoakTransport
         }
         catch
         {
-            await client.CloseAsync(graceful: false);
+            await client.CloseAsync(SoakLeave.Abrupt);
             throw;
         }
 
         return client;
     }
 
-    public async Task CloseAsync(bool graceful)
+    public async Task CloseAsync(SoakLeave how)
     {
         _closing = true;
-        if (graceful)
+        if (how == SoakLeave.Silent)
+        {
+            _silent = true;
+            await _pollLoop.WaitAsync(SoakWebSocketClient.SilentLimit).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        else if (how == SoakLeave.Graceful)
         {
             await PostAsync("1");
         }
@@ -143,6 +150,11 @@ internal sealed class SoakPollingClient : ISoakSocketIOClient, ISoakTransport
                 }
 
                 byte[] body = await response.Content.ReadAsByteArrayAsync(ct);
+                if (_silent)
+                {
+                    return;
+                }
+
                 var rest = body.AsSpan();
                 while (!rest.IsEmpty)
                 {

@@ -126,6 +126,7 @@ internal static partial class SoakScenario
             var c = _counters;
             s.Connects = Interlocked.Read(ref c.Connects);
             s.Disconnects = Interlocked.Read(ref c.Disconnects);
+            s.Silent = Interlocked.Read(ref c.Silent);
             s.ConnectFailures = Interlocked.Read(ref c.ConnectFailures);
             s.UnexpectedCloses = Interlocked.Read(ref c.UnexpectedCloses);
             s.SocketIODeliveries = Interlocked.Read(ref c.Deliveries);
@@ -224,7 +225,7 @@ internal static partial class SoakScenario
         private string SummaryLine(ScenarioResult r, SoakSummary s) =>
             $"done: {r.MeasuredSeconds:F0} s; heap first/last third {s.HeapFirstThirdMb:F1}/{s.HeapLastThirdMb:F1} MB, slope {s.HeapSlopeMbPerMinute:F2} MB/min " +
             $"(late {s.HeapSlopeLateMbPerMinute:F2}); RSS {s.RssFirstThirdMb:F1}/{s.RssLastThirdMb:F1} MB, slope {s.RssSlopeMbPerMinute:F2} MB/min (late {s.RssSlopeLateMbPerMinute:F2}); " +
-            $"connects {s.Connects:N0}, disconnects {s.Disconnects:N0}, deliveries {r.Deliveries:N0}, echoes {s.Echoes:N0} + binary {s.Binaries:N0}, " +
+            $"connects {s.Connects:N0}, disconnects {s.Disconnects:N0} ({s.Silent:N0} silent), deliveries {r.Deliveries:N0}, echoes {s.Echoes:N0} + binary {s.Binaries:N0}, " +
             $"joins {s.Joins:N0}, leaves {s.Leaves:N0}; stable missing {s.StableMissing}, gaps {s.Gaps}, strays {s.Strays}, errors {s.Errors}" +
             (_counters.FirstError is { } e ? $" (first: {e})" : "") +
             $"; after all left: sessions {s.EngineSessionsAfter}, sockets {s.SocketsAfter}, SSE {s.SseAfter} ({(s.SecondsToZero >= 0 ? $"0 after {s.SecondsToZero:F1} s" : "NOT 0")})";

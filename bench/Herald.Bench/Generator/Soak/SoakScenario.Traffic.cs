@@ -164,7 +164,7 @@ internal static partial class SoakScenario
                         Volatile.Write(ref _slots[slot], null);
                         if (dead is not null)
                         {
-                            await dead.CloseAsync(graceful: false);
+                            await dead.CloseAsync(SoakLeave.Abrupt);
                         }
 
                         if (!IsStable(slot))
@@ -181,8 +181,9 @@ internal static partial class SoakScenario
         }
 
         /// <summary>
-        /// The client leaves and a new one takes its slot. Half leave gracefully; the rest just go away (TCP close; a polling
-        /// client stops polling, except in --quick, where the server's 45 s ping timeout would outlast the run).
+        /// The client leaves and a new one takes its slot. Half leave gracefully, 40 % abruptly and, except in --quick
+        /// (whose run is shorter than the server's 45 s heartbeat), 10 % go silent: that wait runs on its own (tracked
+        /// until the end of the run) while the new client connects at once.
         /// </summary>
         private async Task ChurnAsync(int i)
         {
@@ -193,10 +194,43 @@ internal static partial class SoakScenario
                 return;
             }
 
-            bool graceful = Random.Shared.Next(2) == 0 || (old.Kind == SoakKind.Polling && _quick);
-            await old.CloseAsync(graceful);
+            int roll = Random.Shared.Next(10);
+            var how = roll < 5 ? SoakLeave.Graceful : roll < 9 || _quick ? SoakLeave.Abrupt : SoakLeave.Silent;
             Interlocked.Increment(ref _counters.Disconnects);
+            if (how == SoakLeave.Silent)
+            {
+                Interlocked.Increment(ref _counters.Silent);
+                Track(old.CloseAsync(how));
+            }
+            else
+            {
+                await old.CloseAsync(how);
+            }
+
             await FillSlotAsync(i);
+        }
+
+        /// <summary>Counts a background task as in flight until it ends (the end of the run waits for it).</summary>
+        private void Track(Task task)
+        {
+            Interlocked.Increment(ref _inflight);
+            _ = Observe(task);
+
+            async Task Observe(Task t)
+            {
+                try
+                {
+                    await t;
+                }
+                catch (Exception e)
+                {
+                    _counters.SetFirstError("a silent client's close failed: " + e.Message);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _inflight);
+                }
+            }
         }
 
         private async Task MoveAsync(int i)
@@ -309,7 +343,7 @@ internal static partial class SoakScenario
             {
                 if (Interlocked.Exchange(ref _slots[i], null) is { } c)
                 {
-                    closing.Add(c.CloseAsync(graceful: true));
+                    closing.Add(c.CloseAsync(SoakLeave.Graceful));
                     Interlocked.Increment(ref _counters.Disconnects);
                 }
             }

@@ -7,7 +7,8 @@ namespace Herald.Bench.Generator.Soak;
 /// soak: a long run that churns connections and traffic against the Herald bench server while its memory is sampled.
 /// A steady population of N clients (60 % Socket.IO over WebSocket, 25 % over long-polling, 15 % EventSource on topic
 /// "soak"), each Socket.IO client in one room "soakK" of about 50; every second a fraction of them (5 %) leave — half
-/// gracefully, half by just going away — and as many new ones connect; 2 % switch rooms (leave + join, both acked);
+/// gracefully, 40 % by just going away, 10 % by going silent (left to the server's heartbeat; not in --quick) — and as
+/// many new ones connect; 2 % switch rooms (leave + join, both acked);
 /// each Socket.IO client emits an acked "echo" about every 2 s, one in ten a binary attachment ("bin", acked with its
 /// length). One publisher sends R (20) messages/s to every room and to the SSE topic. A tenth of the population is
 /// stable (never churned, never moved): every message to its room must reach it, in order. Every few seconds the
@@ -141,7 +142,7 @@ internal static partial class SoakScenario
                 await stop.CancelAsync();
                 await Task.WhenAll(publishing, control);
                 result.MeasuredSeconds = runClock.Elapsed.TotalSeconds;
-                await WaitInflightAsync(TimeSpan.FromSeconds(45));
+                await WaitInflightAsync(SoakWebSocketClient.SilentLimit + OpTimeout);
                 await DrainStableAsync(TimeSpan.FromSeconds(10));
             }
 
@@ -215,7 +216,7 @@ internal static partial class SoakScenario
                 _counters.SetFirstError($"{kind} connect failed: {e.GetType().Name}: {e.Message}");
                 if (client is not null)
                 {
-                    await client.CloseAsync(graceful: false);
+                    await client.CloseAsync(SoakLeave.Abrupt);
                 }
 
                 if (stable)

@@ -39,6 +39,8 @@ internal sealed class SoakSocketIO(ISoakTransport transport, SoakCounters counte
 
     public bool Stable { get; } = stable;
 
+    public SoakCounters Counters { get; } = counters;
+
     /// <summary>The room the client is in (-1: none).</summary>
     public int Room => _room;
 
@@ -180,15 +182,15 @@ internal sealed class SoakSocketIO(ISoakTransport transport, SoakCounters counte
     {
         if (!Payload.TryRead(payload, out long seq, out int room, out _))
         {
-            Interlocked.Increment(ref counters.BadPayloads);
+            Interlocked.Increment(ref Counters.BadPayloads);
             return;
         }
 
         Received++;
-        Interlocked.Increment(ref counters.Deliveries);
+        Interlocked.Increment(ref Counters.Deliveries);
         if (room != _room)
         {
-            Interlocked.Increment(ref counters.Strays);
+            Interlocked.Increment(ref Counters.Strays);
             return;
         }
 
@@ -196,8 +198,8 @@ internal sealed class SoakSocketIO(ISoakTransport transport, SoakCounters counte
         {
             if (seq != _next)
             {
-                Interlocked.Increment(ref counters.Gaps);
-                counters.SetFirstError($"{(Stable ? "stable " : "")}client in room soak{room}: got message {seq}, expected {_next}");
+                Interlocked.Increment(ref Counters.Gaps);
+                Counters.SetFirstError($"{(Stable ? "stable " : "")}client in room soak{room}: got message {seq}, expected {_next}");
             }
         }
 
