@@ -6,7 +6,7 @@ using Herald.Sse;
 namespace Herald.Bench.Server;
 
 /// <summary>
-/// What the load tool's soak scenario needs of the Herald bench server, besides "join" and "pub":
+/// What the load tool's soak scenario needs of the Herald bench server, besides "join" and "pub" (for its clients only):
 /// <c>"leave" (room, ack)</c> → <c>socket.Leave(room)</c>, then <c>ack()</c>;
 /// <c>"echo" (payload, ack)</c> → <c>ack(payload)</c>;
 /// <c>"bin" (bytes, ack)</c> (a binary attachment) → <c>ack(bytes.Length)</c>;
@@ -24,8 +24,17 @@ internal static class SoakEndpoints
             "application/json"));
     }
 
+    /// <summary>
+    /// Only for the soak clients (CONNECT with auth <c>{"soak":true}</c>): three more handlers on every socket would add
+    /// to the per-connection memory the connections scenario measures.
+    /// </summary>
     public static void AddHandlers(Socket socket)
     {
+        if (socket.Handshake.Auth.ValueKind != System.Text.Json.JsonValueKind.Object || !socket.Handshake.Auth.TryGetProperty("soak", out _))
+        {
+            return;
+        }
+
         socket.On<string>("leave", async (room, ack) =>
         {
             await socket.Leave(room);

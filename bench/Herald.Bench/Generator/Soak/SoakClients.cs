@@ -155,7 +155,7 @@ internal sealed class SoakWebSocketClient : BenchClient, ISoakSocketIOClient, IS
 
         if (message[0] == (byte)'0')
         {
-            _ = SendTextAsync("40"u8);
+            _ = SendTextAsync(SoakSocketIO.ConnectPacket);
             return;
         }
 

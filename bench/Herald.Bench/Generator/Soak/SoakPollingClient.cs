@@ -66,7 +66,7 @@ internal sealed class SoakPollingClient : ISoakSocketIOClient, ISoakTransport
             client._url = baseUrl + "&sid=" + Uri.EscapeDataString(doc.RootElement.GetProperty("sid").GetString()!);
         }
 
-        await client.PostAsync("40");
+        await client.PostAsync(SoakSocketIO.ConnectPacketText);
         client._pollLoop = client.PollLoopAsync();
         try
         {

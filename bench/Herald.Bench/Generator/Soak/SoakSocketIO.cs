@@ -28,7 +28,12 @@ internal interface ISoakTransport
 /// </summary>
 internal sealed class SoakSocketIO(ISoakTransport transport, SoakCounters counters, bool stable)
 {
+    /// <summary>CONNECT to "/" with auth <c>{"soak":true}</c>: the bench server adds the soak handlers to these sockets only.</summary>
+    public const string ConnectPacketText = "40{\"soak\":true}";
+
     private static ReadOnlySpan<byte> MsgPrefix => "2[\"msg\",\""u8;
+
+    public static ReadOnlySpan<byte> ConnectPacket => "40{\"soak\":true}"u8;
 
     private readonly ConcurrentDictionary<int, Pending> _acks = new();
     private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
