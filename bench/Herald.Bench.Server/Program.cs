@@ -1,4 +1,5 @@
 using Herald.Bench.Shared;
+using Herald.EngineIO;
 using Herald.SocketIO;
 using Herald.SocketIO.Cluster;
 
@@ -7,6 +8,7 @@ using Herald.SocketIO.Cluster;
 //   "pub"  (room, payload) -> io.To(room).Emit("msg", payload)
 // and for the sse scenario, Server-Sent Events at /bench/sse (EventSource clients ask for ?topic=bench):
 //   "pub-sse" (topic, payload) -> sse.To(topic).Send(payload)
+// and for the soak scenario "leave", "echo", "bin" and GET /bench/sessions (see SoakEndpoints.cs).
 // For the cluster scenario, `--redis host:port --node name` makes it one node of a cluster: the Redis bus and
 // the cluster adapter (as socket.io's @socket.io/redis-adapter in the node peer); /bench/ready answers 503 until
 // the adapter's subscriptions are in place.
@@ -35,13 +37,18 @@ app.Use(async (context, next) =>
 });
 BenchServerHost.MapBenchEndpoints(app);
 Herald.Bench.Server.EngineCounters.Map(app);
-var io = app.MapSocketIO("/socket.io/");
+// As MapSocketIO("/socket.io/"), but keeping the Engine.IO server for /bench/sessions (soak scenario).
+var io = app.Services.GetRequiredService<SocketIOServer>();
+io.Options.Engine.Path = "/socket.io/";
+var engine = new EngineIOServer(io.Options.Engine, io, app.Services.GetService<ILoggerFactory>());
+app.MapEngineIO(engine);
 if (io.Sockets.Adapter is ClusterAdapter cluster)
 {
     ready = cluster.Ready;
 }
 
 var sse = app.MapServerSentEvents("/bench/sse");
+Herald.Bench.Server.SoakEndpoints.Map(app, io, engine, sse);
 io.OnConnection(socket =>
 {
     socket.On<string>("join", async (room, ack) =>
@@ -51,6 +58,7 @@ io.OnConnection(socket =>
     });
     socket.On<string, string>("pub", (room, payload) => io.To(room).Emit("msg", payload));
     socket.On<string, string>("pub-sse", (topic, payload) => sse.To(topic).Send(payload));
+    Herald.Bench.Server.SoakEndpoints.AddHandlers(socket);
 });
 app.Run();
 

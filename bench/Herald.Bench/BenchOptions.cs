@@ -8,7 +8,7 @@ namespace Herald.Bench;
 /// </summary>
 internal sealed class BenchOptions
 {
-    public static readonly string[] AllScenarios = ["fanout", "chat", "connections", "sse", "slow-consumer", "cluster"];
+    public static readonly string[] AllScenarios = ["fanout", "chat", "connections", "sse", "slow-consumer", "cluster", "soak"];
     public static readonly string[] AllTargets = ["herald", "socketio", "signalr", "ceiling"];
 
     public List<string> Scenarios { get; } = [];
@@ -59,7 +59,7 @@ internal sealed class BenchOptions
     public string Label { get; set; } = "";
 
     public static string Usage => """
-        usage: Herald.Bench <fanout|chat|connections|sse|slow-consumer|cluster|all> [--target herald|socketio|signalr|ceiling|all[,..]]
+        usage: Herald.Bench <fanout|chat|connections|sse|slow-consumer|cluster|soak|all> [--target herald|socketio|signalr|ceiling|all[,..]]
                             [--clients N] [--duration S] [--warmup S] [--window W] [--rate R] [--size B]
                             [--room-size K] [--concurrency C] [--sources K] [--quick] [--no-pin] [--tiered-pgo] [--json FILE]
           fanout       N clients (1000) in one room; one publisher, W (16) messages outstanding
@@ -73,6 +73,11 @@ internal sealed class BenchOptions
           cluster      fanout across 2 nodes sharing a redis-server (started by the tool): N clients in one room, half on
                        each node, the publisher on node 1; herald (Redis bus + cluster adapter) and socketio
                        (@socket.io/redis-adapter) only
+          soak         churn for a long run (default 600 s): N (500) clients — WebSocket, polling and SSE — of which 5 %/s
+                       leave and are replaced, 2 %/s switch rooms, acked echoes (some binary), R (20) msg/s to every room
+                       and the SSE topic; samples the server's heap after a full GC, RSS and sessions every 5 s; reports
+                       first/last-third means and slopes, and fails if messages are lost for clients that stayed or the
+                       server's sessions do not return to 0 after all clients left; herald only (--quick: 60 clients, 15 s)
           --quick      every scenario a few seconds at small N, verifying every message (CI smoke)
         """;
 
@@ -138,15 +143,25 @@ internal sealed class BenchOptions
         ("connections", true) => 200,
         ("connections", false) => 10_000,
         ("slow-consumer", false) => 500,
+        ("soak", false) => 500,
+        ("soak", true) => 60,
         (_, true) => 50,
         _ => 1_000,
     };
 
-    public double DurationFor(string scenario) => Duration ?? (Quick ? 2 : scenario == "connections" ? 3 : 10);
+    public double DurationFor(string scenario) => Duration ?? (scenario, Quick) switch
+    {
+        ("soak", true) => 15,
+        ("soak", false) => 600,
+        (_, true) => 2,
+        ("connections", _) => 3,
+        _ => 10,
+    };
 
     public double WarmupFor() => Warmup ?? (Quick ? 0.5 : 2);
 
-    public double RateFor() => Rate ?? (Quick ? 5 : 2);
+    /// <summary>chat: messages/s per client; soak: messages/s to every room and to the SSE topic.</summary>
+    public double RateFor(string? scenario = null) => Rate ?? (scenario == "soak" ? 20 : Quick ? 5 : 2);
 
     /// <summary>Flags that reproduce these options for one generator run.</summary>
     public List<string> ToGeneratorArgs(string scenario, string protocol, int port, int serverPid, string label)
@@ -157,7 +172,7 @@ internal sealed class BenchOptions
             "generate", scenario, "--protocol", protocol, "--port", port.ToString(inv),
             "--server-pid", serverPid.ToString(inv), "--label", label,
             "--clients", ClientsFor(scenario).ToString(inv), "--duration", DurationFor(scenario).ToString(inv),
-            "--warmup", WarmupFor().ToString(inv), "--window", Window.ToString(inv), "--rate", RateFor().ToString(inv),
+            "--warmup", WarmupFor().ToString(inv), "--window", Window.ToString(inv), "--rate", RateFor(scenario).ToString(inv),
             "--size", Size.ToString(inv), "--room-size", RoomSize.ToString(inv), "--concurrency", Concurrency.ToString(inv),
         };
         if (Port2 > 0)

@@ -55,9 +55,9 @@ internal static class Orchestrator
     private static async Task<ScenarioResult> RunOneAsync(BenchOptions o, BenchPaths paths, string scenario, string target, bool pin)
     {
         var failure = new ScenarioResult { Scenario = scenario, Target = target, Clients = o.ClientsFor(scenario) };
-        if (scenario == "slow-consumer" && target != "herald")
+        if (scenario is "slow-consumer" or "soak" && target != "herald")
         {
-            // The scenario reads Herald's slow-client counter from /bench/counters.
+            // slow-consumer reads Herald's slow-client counter from /bench/counters; soak reads /bench/sessions.
             failure.Skipped = true;
             failure.Error = "herald only";
             return failure;

@@ -4,7 +4,7 @@ using System.Text;
 namespace Herald.Bench;
 
 /// <summary>The Markdown tables: absolute figures per target, then Herald / each peer.</summary>
-internal static class Report
+internal static partial class Report
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
@@ -24,6 +24,10 @@ internal static class Report
             else if (scenario == "slow-consumer")
             {
                 SlowConsumer(sb, o, rows);
+            }
+            else if (scenario == "soak")
+            {
+                Soak(sb, o, rows);
             }
             else
             {

@@ -34,6 +34,9 @@ internal sealed class ScenarioResult
     public double SlowClientDisconnectSeconds { get; set; }
     public long ServerRssGrowthBytes { get; set; }
     public long ServerHeapGrowthBytes { get; set; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public SoakSummary? Soak { get; set; }
 }
 
 /// <summary>The JSON file written with --json.</summary>

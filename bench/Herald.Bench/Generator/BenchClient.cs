@@ -52,8 +52,14 @@ internal abstract class BenchClient : DeliveryCounters
 
     public string? CloseReason { get; private set; }
 
-    public static async Task<BenchClient> ConnectAsync(
+    public static Task<BenchClient> ConnectAsync(
         bool signalR, IPEndPoint server, IPAddress? source, int index, CancellationToken cancellationToken)
+        => ConnectAsync(server, source, signalR ? "/hub" : "/socket.io/?EIO=4&transport=websocket",
+            signalR ? static (s, i) => new SignalRBenchClient(s, i) : static (s, i) => new SocketIOBenchClient(s, i), index, cancellationToken);
+
+    /// <summary>Opens a WebSocket to <paramref name="path"/> and hands it to the client <paramref name="create"/> makes.</summary>
+    public static async Task<BenchClient> ConnectAsync(IPEndPoint server, IPAddress? source, string path,
+        Func<Socket, int, BenchClient> create, int index, CancellationToken cancellationToken)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
@@ -69,9 +75,8 @@ internal abstract class BenchClient : DeliveryCounters
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(StepTimeout);
             await socket.ConnectAsync(server, timeout.Token);
-            string path = signalR ? "/hub" : "/socket.io/?EIO=4&transport=websocket";
             var (leftover, leftoverCount) = await UpgradeAsync(socket, server, path, timeout.Token);
-            BenchClient client = signalR ? new SignalRBenchClient(socket, index) : new SocketIOBenchClient(socket, index);
+            BenchClient client = create(socket, index);
             client._buffer = leftover;
             client._count = leftoverCount;
             client._receiveLoop = client.ReceiveLoopAsync();
@@ -160,6 +165,15 @@ internal abstract class BenchClient : DeliveryCounters
     }
 
     protected ValueTask SendTextAsync(string text) => SendTextAsync(Encoding.UTF8.GetBytes(text));
+
+    /// <summary>Sends one binary frame (a Socket.IO binary attachment).</summary>
+    protected ValueTask SendBinaryAsync(ReadOnlySpan<byte> data)
+    {
+        byte[] frame = ArrayPool<byte>.Shared.Rent(data.Length + MaxHeader);
+        int h = WriteHeader(frame, 0x82, data.Length);
+        data.CopyTo(frame.AsSpan(h));
+        return SendFrameAsync(frame, h + data.Length);
+    }
 
     private async ValueTask SendFrameAsync(byte[] rented, int length)
     {

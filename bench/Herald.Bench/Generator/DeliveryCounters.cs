@@ -12,3 +12,9 @@ internal abstract class DeliveryCounters
     /// <summary>Deliveries that arrived out of order or twice.</summary>
     public long OrderErrors;
 }
+
+/// <summary>Receives the deliveries of clients that are not <see cref="BenchClient"/>s (the SSE clients).</summary>
+internal interface ICountingSink
+{
+    void OnDelivery(DeliveryCounters client, ReadOnlySpan<byte> payload);
+}

@@ -125,7 +125,7 @@ internal static class FanoutScenario
 }
 
 /// <summary>Counts deliveries and frees a window slot when a message reached all clients.</summary>
-internal sealed class FanoutSink(int clients, int window) : IDeliverySink
+internal sealed class FanoutSink(int clients, int window) : IDeliverySink, ICountingSink
 {
     private const int RingSize = 1 << 16;
     private readonly int[] _remaining = new int[RingSize];

@@ -36,6 +36,9 @@ internal static class GeneratorRunner
                 case "cluster":
                     await ClusterScenario.RunAsync(ctx, result);
                     break;
+                case "soak":
+                    await Soak.SoakScenario.RunAsync(ctx, result);
+                    break;
                 default:
                     await ConnectionsScenario.RunAsync(ctx, result);
                     break;

@@ -37,7 +37,7 @@ internal sealed class SseBenchClient : DeliveryCounters
 
     public int Index { get; }
 
-    public FanoutSink? Sink { get; set; }
+    public ICountingSink? Sink { get; set; }
 
     public string? CloseReason { get; private set; }
 
