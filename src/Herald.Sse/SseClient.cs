@@ -12,14 +12,19 @@ public sealed class SseClient
 {
     private readonly SseServer _server;
 
-    internal SseClient(SseServer server, string id)
+    internal SseClient(SseServer server, string id, string? owner, string proof)
     {
         _server = server;
         Id = id;
+        Owner = owner;
+        Proof = proof;
     }
 
-    /// <summary>The client id: server-assigned (128 random bits, base64url) or given by the authorization hook.</summary>
+    /// <summary>The client id: server-assigned (128 random bits from a cryptographic source, base64url) or given by the authorization hook; never taken from the request.</summary>
     public string Id { get; }
+
+    /// <summary>Who the client belongs to (<see cref="SseAuthorizationResult.Owner"/>: with Herald.Sessions, its session id), or <c>null</c>.</summary>
+    public string? Owner { get; }
 
     /// <summary>Whether an HTTP connection is currently attached.</summary>
     public bool IsConnected => Connection is not null;
@@ -56,6 +61,9 @@ public sealed class SseClient
     /// authorize again). Nothing happens when the client is not connected.
     /// </summary>
     public void Disconnect() => _server.Disconnect(this);
+
+    /// <summary>The resume proof in this client's <c>id:</c> lines (never logged).</summary>
+    internal string Proof { get; }
 
     // ---- state owned by SseServer, guarded by its lock ----
 

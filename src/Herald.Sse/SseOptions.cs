@@ -59,7 +59,8 @@ public sealed class SseOptions
 
     /// <summary>
     /// Decides whether the client may join a topic it asked for in the query. <c>null</c> (default) allows every
-    /// requested topic. One refused topic refuses the whole connection with 403: a client silently missing a feed is
+    /// requested topic except the reserved <c>herald:*</c> names (always a 400) and the id of a current client (always
+    /// a 403): requested topics are public feeds, so set this hook when some are not. One refused topic refuses the whole connection with 403: a client silently missing a feed is
     /// a worse failure than a visible one, and EventSource stops on 403 instead of retrying forever.
     /// </summary>
     public Func<HttpContext, string, ValueTask<bool>>? AuthorizeTopic { get; set; }
@@ -72,6 +73,15 @@ public sealed class SseOptions
     /// <c>Last-Event-ID</c> header (polyfills, a first connection resuming a stored id). Default <c>lastEventId</c>.
     /// </summary>
     public string LastEventIdQueryName { get; set; } = "lastEventId";
+
+    /// <summary>
+    /// The secret that signs resume proofs: every <c>id:</c> line ends with an HMAC of the client id and its owner, and a
+    /// reconnect takes its client id back only with a valid proof (knowing a client id is not enough). <c>null</c>
+    /// (default): a random key per process, so a reconnect to another node is not resumed (<c>herald:missed</c>
+    /// <c>unknown</c>, fresh id). With a shared <see cref="ISseHistoryStore"/>, set the same key (at least 32
+    /// characters, a secret) on every node. Changing it makes every open stream start over on its next reconnect.
+    /// </summary>
+    public string? ResumeKey { get; set; }
 
     /// <summary>How data objects other than strings are serialized. Default: System.Text.Json web defaults (camelCase).</summary>
     public JsonSerializerOptions JsonSerializerOptions { get; set; } = JsonSerializerOptions.Web;

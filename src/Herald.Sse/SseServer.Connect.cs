@@ -74,9 +74,9 @@ public sealed partial class SseServer
         }
 
         var clientId = auth.ClientId;
-        if (clientId is not null && !SseEventId.IsValidClientId(clientId, _options.MaxNameLength))
+        if (clientId is not null && (!SseEventId.IsValidClientId(clientId, _options.MaxNameLength) || SseEventId.IsReserved(clientId)))
         {
-            throw new InvalidOperationException($"The client id from SseOptions.Authorize must be 1 to {_options.MaxNameLength} characters without CR, LF or NUL.");
+            throw new InvalidOperationException($"The client id from SseOptions.Authorize must be 1 to {_options.MaxNameLength} characters without CR, LF or NUL, and not a reserved herald: name.");
         }
 
         if (auth.Topics is { } serverTopics)
@@ -87,7 +87,9 @@ public sealed partial class SseServer
             }
         }
 
-        // Who reconnects, and from where: our ids are "{instance}-{seq}.{clientId}".
+        // Who reconnects, and from where: our ids are "{instance}-{seq}.{clientId}.{proof}". The client id is taken
+        // back only with a valid proof for the same owner; anything else (a forged or foreign id, another session's id)
+        // is a new client, told with herald:missed that it was not resumed.
         string? lastEventId = request.Headers["Last-Event-ID"];
         if (string.IsNullOrEmpty(lastEventId))
         {
@@ -100,16 +102,20 @@ public sealed partial class SseServer
         long foreignSeq = 0;
         if (!string.IsNullOrEmpty(lastEventId))
         {
-            if (SseEventId.TryParse(lastEventId, _options.MaxNameLength, out var instance, out var seq, out var previousId))
+            if (SseEventId.TryParse(lastEventId, _options.MaxNameLength, out var instance, out var seq, out var previousId, out var proof)
+                && (clientId is null || clientId == previousId)
+                && !SseEventId.IsReserved(previousId)
+                && SseEventId.VerifyProof(_resumeKey, previousId, auth.Owner, proof))
             {
-                clientId ??= previousId;
-                if (previousId == clientId && instance == _instanceTag)
+                if (instance == _instanceTag)
                 {
+                    clientId = previousId;
                     resumeSeq = seq;
                 }
-                else if (previousId == clientId && _store is not null)
+                else if (_store is not null)
                 {
                     // Another node's id: its history may be in the shared store.
+                    clientId = previousId;
                     foreignInstance = instance;
                     foreignSeq = seq;
                 }
@@ -122,6 +128,14 @@ public sealed partial class SseServer
             {
                 missReason = "unknown";
             }
+        }
+
+        if (requested.Count > 0 && RequestsAClientIdLocked(requested))
+        {
+            // A topic named after a client id would receive that client's direct events.
+            SseLog.TopicRefused(_logger, "(a client id)");
+            response.StatusCode = StatusCodes.Status403Forbidden;
+            return;
         }
 
         clientId ??= SseEventId.NewClientId();
@@ -168,7 +182,7 @@ public sealed partial class SseServer
                     return;
                 }
 
-                connection = AttachLocked(context, clientId, requested, auth.Topics, resumeSeq, missReason, foreign, out resumed, out replayed);
+                connection = AttachLocked(context, clientId, auth.Owner, requested, auth.Topics, resumeSeq, missReason, foreign, out resumed, out replayed);
             }
 
             if (connection is null)
@@ -231,9 +245,26 @@ public sealed partial class SseServer
         }
     }
 
+    private bool RequestsAClientIdLocked(StringValues requested)
+    {
+        lock (_lock)
+        {
+            foreach (var topic in requested)
+            {
+                if (_clients.ContainsKey(topic!))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
     private SseConnection? AttachLocked(
         HttpContext context,
         string clientId,
+        string? owner,
         StringValues requested,
         IReadOnlyList<string>? serverTopics,
         long resumeSeq,
@@ -246,7 +277,23 @@ public sealed partial class SseServer
         replayed = 0;
         var now = Now;
         var window = ToTimestampUnits(_options.ReplayWindow);
-        if (_clients.TryGetValue(clientId, out var client))
+        if (_clients.TryGetValue(clientId, out var client) && client.Owner != owner)
+        {
+            // Only reachable with a hook-given id reused by another owner: the old client ends, the new one starts over.
+            client.Connection?.Terminate(SseDisconnectReason.Replaced);
+            if (client.Connection is { } old)
+            {
+                _connections.Remove(old);
+                client.Connection = null;
+            }
+
+            LeaveAllLocked(client);
+            _clients.Remove(clientId);
+            client = null;
+            resumeSeq = -1;
+        }
+
+        if (client is not null)
         {
             if (client.IsClosed)
             {
@@ -274,7 +321,7 @@ public sealed partial class SseServer
         }
         else
         {
-            client = new SseClient(this, clientId);
+            client = new SseClient(this, clientId, owner, SseEventId.ComputeProof(_resumeKey, clientId, owner));
             _clients.Add(clientId, client);
             if (resumeSeq >= 0)
             {
@@ -346,7 +393,7 @@ public sealed partial class SseServer
             // Replayed with the other node's ids: a drop during this replay resumes from the store again.
             foreach (var e in g.Result.Events)
             {
-                connection.TryEnqueue(new SseQueuedFrame(BuildForeignFrame(g.Instance, e, clientId), 0, HasId: false), out _);
+                connection.TryEnqueue(new SseQueuedFrame(BuildForeignFrame(g.Instance, e, clientId, client.Proof), 0, HasId: false), out _);
                 replayed++;
             }
         }
@@ -381,9 +428,9 @@ public sealed partial class SseServer
         }
     }
 
-    private static byte[] BuildForeignFrame(string instance, SseStoredEvent e, string clientId)
+    private static byte[] BuildForeignFrame(string instance, SseStoredEvent e, string clientId, string proof)
     {
-        var id = System.Text.Encoding.UTF8.GetBytes(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"id: {instance}-{e.Seq}.{clientId}\n"));
+        var id = System.Text.Encoding.UTF8.GetBytes(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"id: {instance}-{e.Seq}.{clientId}.{proof}\n"));
         var frame = new byte[id.Length + e.Body.Length];
         id.CopyTo(frame, 0);
         e.Body.CopyTo(frame, id.Length);
@@ -462,6 +509,13 @@ public sealed partial class SseServer
             if (string.IsNullOrEmpty(topic) || topic.Length > _options.MaxNameLength)
             {
                 problem = "a requested topic is empty or too long";
+                return false;
+            }
+
+            if (SseEventId.IsReserved(topic))
+            {
+                // herald:s:, herald:ch:, herald:u:, herald:m: belong to the session layer and are server-side only.
+                problem = "a requested topic is a reserved herald: name";
                 return false;
             }
         }

@@ -31,6 +31,7 @@ public sealed partial class SseServer : IAsyncDisposable
     private readonly string _instanceTag;
     private readonly ISseHistoryStore? _store;
     private readonly byte[] _idPrefix;
+    private readonly byte[] _resumeKey;
     private long _seq;
     private int _connectionCount;
     private bool _stopping;
@@ -49,6 +50,7 @@ public sealed partial class SseServer : IAsyncDisposable
         _instanceTag = SseEventId.NewInstanceTag();
         _store = historyStore;
         _idPrefix = System.Text.Encoding.UTF8.GetBytes("id: " + _instanceTag + "-");
+        _resumeKey = _options.ResumeKey is { } key ? System.Text.Encoding.UTF8.GetBytes(key) : System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
         _timer = _time.CreateTimer(static s => ((SseServer)s!).OnTick(), this, _options.HeartbeatInterval, _options.HeartbeatInterval);
         SseMetrics.Register(this);
     }
@@ -257,6 +259,10 @@ public sealed partial class SseServer : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfNegative(o.MaxTopicsPerRequest, nameof(SseOptions.MaxTopicsPerRequest));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(o.MaxNameLength, 0, nameof(SseOptions.MaxNameLength));
         ArgumentNullException.ThrowIfNull(o.TimeProvider, nameof(SseOptions.TimeProvider));
+        if (o.ResumeKey is { Length: < 32 })
+        {
+            throw new ArgumentException("SseOptions.ResumeKey is a secret of at least 32 characters (or null for a random key per process).", nameof(o));
+        }
         ArgumentNullException.ThrowIfNull(o.JsonSerializerOptions, nameof(SseOptions.JsonSerializerOptions));
     }
 

@@ -135,12 +135,12 @@ public abstract class SseCrossNodeTests
 
     private async Task WaitUntilStoredAsync(string lastEventId, int expectedEvents)
     {
-        // id format: {instance}-{seq}.{clientId}
+        // id format: {instance}-{seq}.{clientId}.{proof}
         var dash = lastEventId.IndexOf('-', StringComparison.Ordinal);
         var dot = lastEventId.IndexOf('.', dash);
         var instance = lastEventId[..dash];
         var seq = long.Parse(lastEventId[(dash + 1)..dot], System.Globalization.CultureInfo.InvariantCulture);
-        var clientId = lastEventId[(dot + 1)..];
+        var clientId = lastEventId[(dot + 1)..lastEventId.LastIndexOf('.')];
         var store = StoreForNode(2);
         while (true)
         {
@@ -177,8 +177,9 @@ public abstract class SseCrossNodeTests
         Assert.Equal(("herald:missed", "{\"reason\":\"history\"}"), Tuple(await b.ReadEventAsync().DefaultTimeout()));
         Assert.Equal(["2", "3"], await ReadData(b, 2));
 
-        // An instance the store never heard of (well-formed id): a fresh session, told it missed data.
-        await using var c = await node2.ConnectAsync(lastEventId: "abcdefghij-5.someone").DefaultTimeout();
+        // An instance the store never heard of (well-formed id, valid proof): a fresh session, told it missed data.
+        var proof = Herald.Sse.Internal.SseEventId.ComputeProof(System.Text.Encoding.UTF8.GetBytes(SseTestHost.SharedResumeKey), "someone", null);
+        await using var c = await node2.ConnectAsync(lastEventId: "abcdefghij-5.someone." + proof).DefaultTimeout();
         var open = OpenPayload.Parse((await c.ReadEventAsync().DefaultTimeout()).Data);
         Assert.Equal(("someone", false), (open.ClientId, open.Resumed));
         Assert.Equal(("herald:missed", "{\"reason\":\"unknown\"}"), Tuple(await c.ReadEventAsync().DefaultTimeout()));

@@ -40,6 +40,9 @@ internal sealed class SseTestHost : IAsyncDisposable
 
     public bool AllowErrors { get; set; }
 
+    /// <summary>The resume key every test host shares, like the nodes of a correctly configured cluster.</summary>
+    public const string SharedResumeKey = "test-resume-key-0123456789abcdefghijklmnopqrstuvwxyz";
+
     public static async Task<SseTestHost> StartAsync(Action<SseOptions>? configure = null, HttpProtocols protocols = HttpProtocols.Http1, Action<IServiceCollection>? services = null)
     {
         var logs = new TestLogSink();
@@ -52,6 +55,7 @@ internal sealed class SseTestHost : IAsyncDisposable
         builder.Services.AddServerSentEvents(o =>
         {
             o.HeartbeatInterval = TimeSpan.FromMinutes(10);
+            o.ResumeKey = SharedResumeKey;
             configure?.Invoke(o);
         });
         var app = builder.Build();

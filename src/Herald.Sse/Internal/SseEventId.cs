@@ -7,11 +7,14 @@ namespace Herald.Sse.Internal;
 
 /// <summary>
 /// Event ids and client ids.
-/// <para>The <c>id:</c> a client sees is <c>{instance}-{seq}.{clientId}</c>: <c>instance</c> is a random tag of this
-/// server instance (base-36, no '-' or '.'), <c>seq</c> the server-wide monotonic sequence, <c>clientId</c> the
-/// client's own id. EventSource sends it back as <c>Last-Event-ID</c> on reconnect, which tells us who reconnects
-/// and from where — without cookies (blocked cross-site, shared between tabs) and without the client knowing its id
-/// when it built the URL. The first '.' separates the two halves, so a client id may itself contain dots.</para>
+/// <para>The <c>id:</c> a client sees is <c>{instance}-{seq}.{clientId}.{proof}</c>: <c>instance</c> is a random tag
+/// of this server instance (base-36, no '-' or '.'), <c>seq</c> the server-wide monotonic sequence, <c>clientId</c>
+/// the client's own id, <c>proof</c> 128 bits of HMAC-SHA256 over the client id and its owner under
+/// <see cref="SseOptions.ResumeKey"/> (base64url, 22 characters). EventSource sends it back as <c>Last-Event-ID</c> on
+/// reconnect, which tells us who reconnects and from where. The id alone is public (the open event, logs, the
+/// application addressing it); only the proof, which nobody can compute without the key, lets a reconnect take the
+/// id back, and only for the same owner (the session). The first '.' ends the sequence and the last '.' starts the
+/// proof, so a client id given by the authorization hook may itself contain dots.</para>
 /// </summary>
 internal static class SseEventId
 {
@@ -49,14 +52,41 @@ internal static class SseEventId
     public static bool IsValidClientId(string id, int maxLength)
         => id.Length > 0 && id.Length <= maxLength && SseFrameWriter.IsValidField(id);
 
-    /// <summary>Parses <c>{instance}-{seq}.{clientId}</c>.</summary>
-    public static bool TryParse(string value, int maxClientIdLength, out string instance, out long seq, out string clientId)
+    /// <summary>True for a name in the reserved <c>herald:</c> space (any case): never accepted from a client.</summary>
+    public static bool IsReserved(string name) => name.StartsWith("herald:", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The length of a proof: 16 bytes of HMAC-SHA256, base64url.</summary>
+    public const int ProofLength = 22;
+
+    /// <summary>The resume proof of <paramref name="clientId"/> owned by <paramref name="owner"/>: computed once per client.</summary>
+    public static string ComputeProof(byte[] key, string clientId, string? owner)
+    {
+        var text = clientId + "\0" + owner;
+        var input = System.Text.Encoding.UTF8.GetBytes(text);
+        Span<byte> mac = stackalloc byte[32];
+        HMACSHA256.HashData(key, input, mac);
+        return Base64Url.EncodeToString(mac[..16]);
+    }
+
+    /// <summary>Whether <paramref name="proof"/> is the proof of <paramref name="clientId"/> for <paramref name="owner"/> (constant time).</summary>
+    public static bool VerifyProof(byte[] key, string clientId, string? owner, string proof)
+    {
+        var expected = ComputeProof(key, clientId, owner);
+        return CryptographicOperations.FixedTimeEquals(
+            System.Runtime.InteropServices.MemoryMarshal.AsBytes(expected.AsSpan()),
+            System.Runtime.InteropServices.MemoryMarshal.AsBytes(proof.AsSpan()));
+    }
+
+    /// <summary>Parses <c>{instance}-{seq}.{clientId}.{proof}</c>.</summary>
+    public static bool TryParse(string value, int maxClientIdLength, out string instance, out long seq, out string clientId, out string proof)
     {
         instance = "";
         seq = 0;
         clientId = "";
+        proof = "";
         var dot = value.IndexOf('.', StringComparison.Ordinal);
-        if (dot <= 0)
+        var last = value.LastIndexOf('.');
+        if (dot <= 0 || last <= dot || value.Length - last - 1 != ProofLength)
         {
             return false;
         }
@@ -74,7 +104,7 @@ internal static class SseEventId
             return false;
         }
 
-        var id = value[(dot + 1)..];
+        var id = value[(dot + 1)..last];
         if (!IsValidClientId(id, maxClientIdLength))
         {
             return false;
@@ -82,6 +112,7 @@ internal static class SseEventId
 
         instance = head[..dash].ToString();
         clientId = id;
+        proof = value[(last + 1)..];
         return true;
     }
 
