@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Text.Json;
 using Herald.Messaging.Publish;
 using Herald.SocketIO;
@@ -58,8 +59,12 @@ public sealed partial class HeraldSessionManager
 
     private async Task AttachSocketAsync(Socket socket)
     {
-        // A socket without a session cookie (a non-browser client) gets a session of its own.
-        var sessionId = ResolveSessionId(socket.Handshake) ?? NewSessionId();
+        // A socket without a session cookie (a non-browser client), or whose handshake came from another site's page
+        // (cross-site WebSocket hijacking: the browser sends the visitor's cookie anyway), gets a session of its own.
+        var handshake = socket.Handshake;
+        var sessionId = (IsCookieOriginAllowed(handshake.Headers.Origin, handshake.Headers.Host, handshake.Secure, SocketCorsOrigins())
+            ? ResolveSessionId(handshake)
+            : null) ?? NewSessionId();
         var session = new HeraldSession(this, sessionId);
         socket.Data[SocketDataKey] = session;
         lock (_lock)
@@ -83,12 +88,12 @@ public sealed partial class HeraldSessionManager
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            SessionsLog.AttachFailed(_logger, sessionId, e);
+            SessionsLog.AttachFailed(_logger, Redact(sessionId), e);
         }
 
         var rooms = RoomsOf(sessionId, state);
         await socket.Join(rooms).ConfigureAwait(false);
-        SessionsLog.SocketAttached(_logger, socket.Id, sessionId, rooms.Count);
+        SessionsLog.SocketAttached(_logger, socket.Id, Redact(sessionId), rooms.Count);
     }
 
     private void Detach(string sessionId, Socket? socket, SseClient? client)
@@ -170,7 +175,7 @@ public sealed partial class HeraldSessionManager
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                SessionsLog.ApplyFailed(_logger, sessionId, e);
+                SessionsLog.ApplyFailed(_logger, Redact(sessionId), e);
             }
         }
 
@@ -237,10 +242,11 @@ public sealed partial class HeraldSessionManager
             return;
         }
 
-        if (Options.AuthorizeMessageSubscription is { } authorize
-            && !await authorize(new MessageSubscriptionRequest(session, source, messageType, socket, null)).ConfigureAwait(false))
+        // Default deny: without a hook nobody may read typed messages.
+        if (Options.AuthorizeMessageSubscription is not { } authorize
+            || !await authorize(new MessageSubscriptionRequest(session, source, messageType, socket, null)).ConfigureAwait(false))
         {
-            SessionsLog.SubscriptionRefused(_logger, source.ToString(), messageType, session.Id);
+            SessionsLog.SubscriptionRefused(_logger, source.ToString(), messageType, Redact(session.Id));
             Ack(e, false, "forbidden");
             return;
         }
@@ -299,7 +305,10 @@ public sealed partial class HeraldSessionManager
     /// </summary>
     internal async ValueTask<SseAuthorizationResult> AuthorizeSseAsync(HttpContext context, SseAuthorizationResult accepted)
     {
-        var sessionId = ResolveSessionId(context) ?? NewSessionId();
+        var request = context.Request;
+        var sessionId = (IsCookieOriginAllowed(request.Headers.Origin, request.Host.Value, request.IsHttps, _sse?.Options.AllowedOrigins)
+            ? ResolveSessionId(context)
+            : null) ?? NewSessionId();
         var session = new HeraldSession(this, sessionId);
         var state = await Store.LoadAsync(sessionId, context.RequestAborted).ConfigureAwait(false);
         var topics = RoomsOf(sessionId, state);
@@ -322,10 +331,10 @@ public sealed partial class HeraldSessionManager
             }
 
             var source = new MessageSource(text[..colon], text[(colon + 1)..]);
-            if (Options.AuthorizeMessageSubscription is { } authorize
-                && !await authorize(new MessageSubscriptionRequest(session, source, messageType, null, context)).ConfigureAwait(false))
+            if (Options.AuthorizeMessageSubscription is not { } authorize
+                || !await authorize(new MessageSubscriptionRequest(session, source, messageType, null, context)).ConfigureAwait(false))
             {
-                SessionsLog.SubscriptionRefused(_logger, source.ToString(), messageType, sessionId);
+                SessionsLog.SubscriptionRefused(_logger, source.ToString(), messageType, Redact(sessionId));
                 return SseAuthorizationResult.Reject(StatusCodes.Status403Forbidden);
             }
 
@@ -337,8 +346,13 @@ public sealed partial class HeraldSessionManager
             topics.AddRange(own);
         }
 
-        return SseAuthorizationResult.Accept(accepted.ClientId, topics);
+        // The owner binds the EventSource's resume to this session: its Last-Event-ID replayed with another cookie is
+        // a fresh client (SseOptions.ResumeKey).
+        return SseAuthorizationResult.Accept(accepted.ClientId, topics, accepted.Owner ?? HeraldRooms.Session(sessionId));
     }
+
+    private IEnumerable<string>? SocketCorsOrigins()
+        => _services?.GetService<Microsoft.Extensions.Options.IOptions<SocketIOOptions>>()?.Value.Engine.Cors?.Origins;
 
     private void OnSseConnected(SseClient client)
     {
@@ -388,7 +402,7 @@ public sealed partial class HeraldSessionManager
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            SessionsLog.AttachFailed(_logger, sessionId, e);
+            SessionsLog.AttachFailed(_logger, Redact(sessionId), e);
         }
     }
 

@@ -31,6 +31,7 @@ public sealed partial class HeraldSessionManager : IHostedService, IAsyncDisposa
     private readonly ILogger _logger;
     private readonly Dictionary<string, LocalSession> _local = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
+    private readonly byte[] _signingKey;
     private IAsyncDisposable? _subscription;
     private SseServer? _sse;
 
@@ -49,6 +50,13 @@ public sealed partial class HeraldSessionManager : IHostedService, IAsyncDisposa
         _services = services;
         Options = options.Value;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        ArgumentOutOfRangeException.ThrowIfLessThan(Options.MaxChannelsPerSession, 1, nameof(HeraldSessionOptions.MaxChannelsPerSession));
+        if (Options.SigningKey is { Length: < 32 })
+        {
+            throw new ArgumentException("HeraldSessionOptions.SigningKey is a secret of at least 32 characters (or null for a random key per process).", nameof(options));
+        }
+
+        _signingKey = Options.SigningKey is { } key ? System.Text.Encoding.UTF8.GetBytes(key) : RandomNumberGenerator.GetBytes(32);
     }
 
     /// <summary>The store.</summary>
@@ -79,7 +87,54 @@ public sealed partial class HeraldSessionManager : IHostedService, IAsyncDisposa
         return Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
     }
 
-    /// <summary>The session id of a request: from the user (<see cref="HeraldSessionOptions.SessionIdFromUser"/>), else the cookie, else <c>null</c>.</summary>
+    /// <summary>
+    /// The <c>herald.sid</c> cookie value of session <paramref name="sessionId"/>: <c>{id}.{signature}</c>, the
+    /// signature 128 bits of HMAC-SHA256 under <see cref="HeraldSessionOptions.SigningKey"/>. Only values made here are
+    /// accepted back, so a client cannot choose its session (session fixation).
+    /// </summary>
+    /// <param name="sessionId">The session id (from <see cref="NewSessionId"/>).</param>
+    /// <returns>The cookie value.</returns>
+    public string CreateCookieValue(string sessionId)
+    {
+        ArgumentNullException.ThrowIfNull(sessionId);
+        return sessionId + "." + Sign(sessionId);
+    }
+
+    /// <summary>The session id inside a signed cookie value, or <c>null</c> when it is malformed or not signed with this key.</summary>
+    /// <param name="cookieValue">The cookie value.</param>
+    /// <returns>The session id, or <c>null</c>.</returns>
+    public string? ReadCookieValue(string? cookieValue)
+    {
+        if (cookieValue is null)
+        {
+            return null;
+        }
+
+        var dot = cookieValue.IndexOf('.', StringComparison.Ordinal);
+        if (dot < 0 || !IsValidCookieValue(cookieValue.AsSpan(0, dot)))
+        {
+            return null;
+        }
+
+        var id = cookieValue[..dot];
+        var expected = Sign(id);
+        var given = cookieValue.AsSpan(dot + 1);
+        return given.Length == expected.Length
+            && CryptographicOperations.FixedTimeEquals(
+                System.Runtime.InteropServices.MemoryMarshal.AsBytes(expected.AsSpan()),
+                System.Runtime.InteropServices.MemoryMarshal.AsBytes(given))
+            ? id
+            : null;
+    }
+
+    private string Sign(string sessionId)
+    {
+        Span<byte> mac = stackalloc byte[32];
+        HMACSHA256.HashData(_signingKey, System.Text.Encoding.UTF8.GetBytes(sessionId), mac);
+        return Convert.ToBase64String(mac[..16]).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    }
+
+    /// <summary>The session id of a request: from the user (<see cref="HeraldSessionOptions.SessionIdFromUser"/>), else a cookie signed by this server, else <c>null</c>.</summary>
     /// <param name="context">The request.</param>
     /// <returns>The id, or <c>null</c>.</returns>
     public string? ResolveSessionId(HttpContext context)
@@ -88,7 +143,7 @@ public sealed partial class HeraldSessionManager : IHostedService, IAsyncDisposa
         return Resolve(context.User, context.Request.Headers.Cookie);
     }
 
-    /// <summary>The session id of a socket's handshake (user, then cookie), or <c>null</c>.</summary>
+    /// <summary>The session id of a socket's handshake (user, then signed cookie), or <c>null</c>.</summary>
     /// <param name="handshake">The handshake.</param>
     /// <returns>The id, or <c>null</c>.</returns>
     public string? ResolveSessionId(Handshake handshake)
@@ -98,7 +153,7 @@ public sealed partial class HeraldSessionManager : IHostedService, IAsyncDisposa
     }
 
     /// <summary>True when <paramref name="value"/> looks like an id of <see cref="NewSessionId"/> (16 to 64 base64url characters).</summary>
-    /// <param name="value">The cookie value.</param>
+    /// <param name="value">The session id.</param>
     /// <returns>Whether it is acceptable.</returns>
     public static bool IsValidCookieValue(ReadOnlySpan<char> value)
     {
@@ -118,6 +173,49 @@ public sealed partial class HeraldSessionManager : IHostedService, IAsyncDisposa
         return true;
     }
 
+    /// <summary>A session id that is safe to log: its first 4 characters (session ids are bearer secrets' halves; logs never carry them whole).</summary>
+    internal static string Redact(string sessionId) => sessionId.Length <= 4 ? "…" : sessionId[..4] + "…";
+
+    /// <summary>
+    /// Whether a connection whose first request carried <paramref name="origin"/> may use the cookie's session: no
+    /// Origin (not a browser, or a same-origin GET), the server's own origin, or a listed one. Cross-site WebSocket
+    /// hijacking: a page on another site opening a WebSocket or EventSource to us sends the visitor's cookie.
+    /// </summary>
+    internal bool IsCookieOriginAllowed(string? origin, string? host, bool secure, IEnumerable<string>? transportOrigins)
+    {
+        if (string.IsNullOrEmpty(origin))
+        {
+            return true;
+        }
+
+        if (!string.IsNullOrEmpty(host) && string.Equals(origin, (secure ? "https://" : "http://") + host, StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        foreach (var allowed in Options.AllowedOrigins)
+        {
+            if (string.Equals(allowed, origin, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        if (transportOrigins is not null)
+        {
+            foreach (var allowed in transportOrigins)
+            {
+                if (allowed != "*" && string.Equals(allowed, origin, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+        }
+
+        SessionsLog.CrossOriginCookieIgnored(_logger, origin.Length <= 100 ? origin : origin[..100]);
+        return false;
+    }
+
     private string? Resolve(ClaimsPrincipal? user, Microsoft.Extensions.Primitives.StringValues cookies)
     {
         if (user is not null && Options.SessionIdFromUser?.Invoke(user) is { } fromUser && HeraldRooms.IsValidName(fromUser))
@@ -127,19 +225,29 @@ public sealed partial class HeraldSessionManager : IHostedService, IAsyncDisposa
 
         foreach (var header in cookies)
         {
-            if (FindCookie(header, Options.CookieName) is { } value)
+            // Every herald.sid pair counts (a forged one may come first): the first correctly signed one wins.
+            var rest = header;
+            while (FindCookie(rest, Options.CookieName, out var next) is { } value)
             {
-                return value;
+                if (ReadCookieValue(value) is { } id)
+                {
+                    return id;
+                }
+
+                rest = next;
             }
         }
 
         return null;
     }
 
-    /// <summary>Finds <c>name=value</c> in a Cookie header (<c>a=1; herald.sid=xyz</c>); only well-formed ids count.</summary>
-    internal static string? FindCookie(string? header, string name)
+    /// <summary>Finds <c>name=value</c> in a Cookie header (<c>a=1; herald.sid=xyz</c>); only well-formed values count.</summary>
+    internal static string? FindCookie(string? header, string name) => FindCookie(header, name, out _);
+
+    private static string? FindCookie(string? header, string name, out string? after)
     {
         var rest = header.AsSpan();
+        after = null;
         while (!rest.IsEmpty)
         {
             var end = rest.IndexOf(';');
@@ -149,14 +257,39 @@ public sealed partial class HeraldSessionManager : IHostedService, IAsyncDisposa
             if (eq > 0 && pair[..eq].Trim().SequenceEqual(name))
             {
                 var value = pair[(eq + 1)..].Trim().Trim('"');
-                if (IsValidCookieValue(value))
+                if (IsWellFormedCookie(value))
                 {
+                    after = rest.ToString();
                     return value.ToString();
                 }
             }
         }
 
         return null;
+    }
+
+    /// <summary>A plain id or <c>{id}.{signature}</c>: base64url characters and at most one dot, 16 to 128 characters.</summary>
+    private static bool IsWellFormedCookie(ReadOnlySpan<char> value)
+    {
+        if (value.Length is < 16 or > 128)
+        {
+            return false;
+        }
+
+        var dots = 0;
+        foreach (var c in value)
+        {
+            if (c == '.')
+            {
+                dots++;
+            }
+            else if (!char.IsAsciiLetterOrDigit(c) && c is not ('-' or '_'))
+            {
+                return false;
+            }
+        }
+
+        return dots <= 1;
     }
 
     /// <summary>Subscribes to the session-change channel and hooks the Socket.IO and SSE servers found in the services.</summary>
@@ -227,6 +360,26 @@ public sealed partial class HeraldSessionManager : IHostedService, IAsyncDisposa
             if (!HeraldRooms.IsValidName(value))
             {
                 throw new ArgumentException($"A channel name or user id is 1 to {HeraldRooms.MaxNameLength} characters with no control character.", nameof(values));
+            }
+        }
+
+        if (op == SessionChangeOp.Subscribe)
+        {
+            // Per-session state is bounded: the store keeps what sessions subscribe to for their lifetime.
+            var current = await Store.LoadAsync(sessionId, cancellationToken).ConfigureAwait(false);
+            var have = new HashSet<string>(current.Channels, StringComparer.Ordinal);
+            var after = have.Count;
+            foreach (var value in values)
+            {
+                if (have.Add(value))
+                {
+                    after++;
+                }
+            }
+
+            if (after > Options.MaxChannelsPerSession)
+            {
+                throw new InvalidOperationException($"A session may be in at most {Options.MaxChannelsPerSession} channels (HeraldSessionOptions.MaxChannelsPerSession); it is in {current.Channels.Count}.");
             }
         }
 

@@ -60,7 +60,9 @@ internal sealed class SseSessionOptionsSetup(IServiceProvider services) : IPostC
 public static class HeraldSessionsApplicationExtensions
 {
     /// <summary>
-    /// Gives every request without a session a <c>herald.sid</c> cookie (HttpOnly, SameSite=Lax, 128 random bits).
+    /// Gives every request without a valid session a <c>herald.sid</c> cookie (HttpOnly, SameSite=Lax by default: see
+    /// <see cref="HeraldSessionOptions"/>): 128 random bits and their HMAC signature, so a value the server did not
+    /// issue is replaced, never adopted.
     /// The new id is also put in the request's own Cookie header, so a WebSocket or EventSource opened without the
     /// cookie is already in its session. Register it before <c>MapSocketIO</c>/<c>MapServerSentEvents</c> run.
     /// </summary>
@@ -75,18 +77,19 @@ public static class HeraldSessionsApplicationExtensions
         {
             if (manager.ResolveSessionId(context) is null)
             {
-                var id = HeraldSessionManager.NewSessionId();
+                // No session, or a cookie this server did not sign (a client-chosen value: session fixation): a new one.
+                var id = manager.CreateCookieValue(HeraldSessionManager.NewSessionId());
                 context.Response.Cookies.Append(options.CookieName, id, new CookieOptions
                 {
-                    HttpOnly = true,
-                    SameSite = SameSiteMode.Lax,
+                    HttpOnly = options.CookieHttpOnly,
+                    SameSite = options.CookieSameSite,
                     Path = options.CookiePath,
                     MaxAge = options.Expiry,
                     Secure = options.CookieSecure == CookieSecurePolicy.Always
                         || (options.CookieSecure == CookieSecurePolicy.SameAsRequest && context.Request.IsHttps),
                 });
                 var cookie = context.Request.Headers.Cookie.ToString();
-                context.Request.Headers.Cookie = string.IsNullOrEmpty(cookie) ? options.CookieName + "=" + id : cookie + "; " + options.CookieName + "=" + id;
+                context.Request.Headers.Cookie = string.IsNullOrEmpty(cookie) ? options.CookieName + "=" + id : options.CookieName + "=" + id + "; " + cookie;
             }
 
             return next(context);

@@ -18,4 +18,7 @@ internal static partial class SessionsLog
 
     [LoggerMessage(5, LogLevel.Debug, "Sessions: refused message subscription {Source}/{MessageType} of session {SessionId}", EventName = "SubscriptionRefused")]
     public static partial void SubscriptionRefused(ILogger logger, string source, string messageType, string sessionId);
+
+    [LoggerMessage(6, LogLevel.Debug, "Sessions: ignored the session cookie of a connection from origin '{Origin}' (not this server's origin nor an allowed one)", EventName = "CrossOriginCookieIgnored")]
+    public static partial void CrossOriginCookieIgnored(ILogger logger, string origin);
 }

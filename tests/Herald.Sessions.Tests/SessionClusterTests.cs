@@ -29,7 +29,7 @@ public sealed class SessionClusterTests : IAsyncLifetime
         s.AddHeraldRedis(_redis!.ConnectionString);
         s.AddHeraldRedisSessions(_redis.ConnectionString);
         s.AddHeraldMessaging(o => o.NodeName = name);
-    });
+    }, sessions: o => o.AuthorizeMessageSubscription = _ => ValueTask.FromResult(true)); // typed messages are deny-by-default
 
     /// <summary>A worker process's view: its own Redis bus connection and a <see cref="Publisher"/>, no web server.</summary>
     private async Task<(RedisMessageBus Bus, Publisher Publisher)> StartWorkerAsync()

@@ -19,8 +19,8 @@ public sealed class SessionTests
 
         var who1 = (await tab1.EmitWithAckAsync("whoami"))[0];
         var who2 = (await tab2.EmitWithAckAsync("whoami"))[0];
-        Assert.Equal(browser, who1.GetProperty("session").GetString());
-        Assert.Equal(browser, who2.GetProperty("session").GetString());
+        Assert.Equal(node.SessionIdOf(browser), who1.GetProperty("session").GetString());
+        Assert.Equal(node.SessionIdOf(browser), who2.GetProperty("session").GetString());
         Assert.NotEqual(who1.GetProperty("socket").GetString(), who2.GetProperty("socket").GetString());
 
         Assert.True((await tab1.EmitWithAckAsync("subscribe", (object)new[] { "disney" }))[0].GetBoolean());

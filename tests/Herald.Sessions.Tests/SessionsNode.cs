@@ -28,8 +28,9 @@ internal sealed class SessionsNode : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<string> _errors;
 
-    private SessionsNode(WebApplication app, string baseUrl, ConcurrentQueue<string> errors)
+    private SessionsNode(WebApplication app, string baseUrl, ConcurrentQueue<string> errors, TestLogSink logs)
     {
+        Logs = logs;
         _app = app;
         BaseUrl = baseUrl;
         _errors = errors;
@@ -48,17 +49,30 @@ internal sealed class SessionsNode : IAsyncDisposable
 
     public string NodeName => Services.GetRequiredService<IMessageBus>().NodeName;
 
-    public static async Task<SessionsNode> StartAsync(Action<IServiceCollection>? services = null, Action<HeraldSessionOptions>? sessions = null)
+    public const string SharedSigningKey = "sessions-test-signing-key-0123456789abcdef";
+
+    /// <summary>Every log line of the node, Debug and up.</summary>
+    public TestLogSink Logs { get; } = new();
+
+    public static async Task<SessionsNode> StartAsync(Action<IServiceCollection>? services = null, Action<HeraldSessionOptions>? sessions = null, Action<WebApplication>? beforeSessions = null)
     {
         var log = new ErrorLogCollector(LogLevel.Warning);
         var errors = log.Errors;
+        var sink = new TestLogSink();
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
         builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(LogLevel.Debug);
         builder.Logging.AddProvider(log);
+        builder.Logging.AddProvider(sink);
         builder.Services.AddSocketIO(o => o.Engine.PingInterval = TimeSpan.FromSeconds(20));
         builder.Services.AddServerSentEvents(o => o.HeartbeatInterval = TimeSpan.FromMinutes(10));
-        builder.Services.AddHeraldSessions(sessions);
+        builder.Services.AddHeraldSessions(o =>
+        {
+            // The nodes of a test share a key, like a correctly configured cluster.
+            o.SigningKey = SharedSigningKey;
+            sessions?.Invoke(o);
+        });
         builder.Services.AddClusterAdapter(o =>
         {
             o.HeartbeatInterval = TimeSpan.FromMilliseconds(200);
@@ -66,6 +80,7 @@ internal sealed class SessionsNode : IAsyncDisposable
         });
         services?.Invoke(builder.Services);
         var app = builder.Build();
+        beforeSessions?.Invoke(app);
         app.UseHeraldSessions();
         var io = app.MapSocketIO("/socket.io");
         app.MapServerSentEvents("/events");
@@ -108,10 +123,10 @@ internal sealed class SessionsNode : IAsyncDisposable
         await app.StartAsync().DefaultTimeout();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         await ((ClusterAdapter)io.Sockets.Adapter).Ready.DefaultTimeout();
-        return new SessionsNode(app, address, errors);
+        return new SessionsNode(app, address, errors, sink);
     }
 
-    /// <summary>A new browser: GET /session gives it a cookie; returns the session id (the cookie value).</summary>
+    /// <summary>A new browser: GET /session gives it a cookie; returns the cookie value (<c>{session id}.{signature}</c>).</summary>
     public async Task<string> NewBrowserSessionAsync()
     {
         using var response = await Http.GetAsync(BaseUrl + "/session").DefaultTimeout();
@@ -121,16 +136,27 @@ internal sealed class SessionsNode : IAsyncDisposable
         Assert.Contains("httponly", setCookie, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("samesite=lax", setCookie, StringComparison.OrdinalIgnoreCase);
         var id = await response.Content.ReadAsStringAsync().DefaultTimeout();
-        Assert.Equal("herald.sid=" + id, setCookie.Split(';')[0]);
-        return id;
+        var cookie = setCookie.Split(';')[0]["herald.sid=".Length..];
+        Assert.StartsWith(id + ".", cookie, StringComparison.Ordinal);
+        return cookie;
     }
 
-    public Task<SioClient> ConnectAsync(string? session) => SioClient.ConnectAsync(BaseUrl, session);
+    /// <summary>The session id inside a <c>herald.sid</c> cookie value (<c>{id}.{signature}</c>; the whole value before signing existed).</summary>
+    public string SessionIdOf(string cookie) => cookie.Split('.')[0];
+
+    public Task<SioClient> ConnectAsync(string? session, string? origin = null) => SioClient.ConnectAsync(BaseUrl, session, origin);
 
     /// <summary>Opens an EventSource-like stream with the session cookie and reads <c>herald:open</c>.</summary>
-    public async Task<(SseTestClient Client, string Id)> ConnectSseAsync(string session, string query = "")
+    public async Task<(SseTestClient Client, string Id)> ConnectSseAsync(string session, string query = "", string? origin = null, string? lastEventId = null)
     {
-        var client = await SseTestClient.ConnectAsync(Http, BaseUrl + "/events" + query, null, r => r.Headers.Add("Cookie", "herald.sid=" + session)).DefaultTimeout();
+        var client = await SseTestClient.ConnectAsync(Http, BaseUrl + "/events" + query, lastEventId, r =>
+        {
+            r.Headers.Add("Cookie", "herald.sid=" + session);
+            if (origin is not null)
+            {
+                r.Headers.Add("Origin", origin);
+            }
+        }).DefaultTimeout();
         Assert.Equal(HttpStatusCode.OK, client.StatusCode);
         var open = await client.ReadEventAsync().DefaultTimeout();
         Assert.Equal("herald:open", open.Type);

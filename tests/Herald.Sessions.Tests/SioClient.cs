@@ -32,12 +32,17 @@ internal sealed class SioClient : IAsyncDisposable
 
     public Task Closed => _closed.Task;
 
-    public static async Task<SioClient> ConnectAsync(string baseUrl, string? sessionCookie)
+    public static async Task<SioClient> ConnectAsync(string baseUrl, string? sessionCookie, string? origin = null)
     {
         var client = new SioClient();
         if (sessionCookie is not null)
         {
             client._ws.Options.SetRequestHeader("Cookie", "herald.sid=" + sessionCookie);
+        }
+
+        if (origin is not null)
+        {
+            client._ws.Options.SetRequestHeader("Origin", origin);
         }
 
         var uri = new Uri(baseUrl.Replace("http://", "ws://", StringComparison.Ordinal) + "/socket.io/?EIO=4&transport=websocket");
