@@ -26,6 +26,11 @@ public static class HubEndpointRouteBuilderExtensions
         app.Services.GetRequiredService<HubMetricsCollector>();
         app.Services.GetRequiredService<SseClientRegistry>();
         app.Services.GetService<HubOpenTelemetry>(); // starts the OTLP export when configured
+        if (hub.ForwardedHeaders.Enabled)
+        {
+            app.UseForwardedHeaders(hub.ForwardedHeaders.ToMiddlewareOptions()); // before the session cookie: Secure behind TLS
+        }
+
         app.UseHeraldSessions(); // before static files: the page load itself gets the herald.sid cookie
         app.UseDefaultFiles();
         app.UseStaticFiles();

@@ -52,6 +52,9 @@ public sealed class HubOptions
     /// <summary>Metrics export over OTLP.</summary>
     public HubOpenTelemetryOptions OpenTelemetry { get; set; } = new();
 
+    /// <summary><c>Herald:ForwardedHeaders</c>: trust <c>X-Forwarded-*</c> from the proxy in front of the hub (off by default).</summary>
+    public HubForwardedHeadersOptions ForwardedHeaders { get; set; } = new();
+
     /// <summary>The namespaces in force: <see cref="Namespaces"/>, or <c>/</c> and <c>/chat</c> when none is configured.</summary>
     public IReadOnlyList<string> EffectiveNamespaces => Namespaces.Count > 0 ? [.. Namespaces] : ["/", "/chat"];
 }

@@ -89,8 +89,18 @@ public static class HubServiceCollectionExtensions
         });
 
         // Sessions, channels, users and typed messages (docs/sessions.md): the herald.sid cookie, sockets and
-        // EventSources kept in their session's rooms on every node.
-        services.AddHeraldSessions();
+        // EventSources kept in their session's rooms on every node. Herald:Sessions binds every HeraldSessionOptions
+        // knob (SigningKey, Cookie*, MaxChannelsPerSession, AllowedOrigins). Typed messages are deny-by-default; the
+        // demo allows its own DemoUser source only.
+        services.AddHeraldSessions(o =>
+        {
+            if (hub.Demo.Enabled)
+            {
+                o.AuthorizeMessageSubscription = static r => ValueTask.FromResult(r.Source.Type == "DemoUser");
+            }
+
+            config.GetSection("Herald:Sessions").Bind(o);
+        });
 
         services.AddHttpContextAccessor();
         services.AddSingleton(sp => HubKeys.Create(hub, sp.GetRequiredService<ILogger<HubKeys>>()));
@@ -136,9 +146,10 @@ public static class HubServiceCollectionExtensions
         }
 
         var result = new HubOptionsValidator().Validate(null, hub);
-        if (result.Failed)
+        var failures = (result.Failed ? result.Failures : []).Concat(hub.ForwardedHeaders.Validate().Select(p => $"Herald:{p.Key}: {p.Message}")).ToList();
+        if (failures.Count > 0)
         {
-            throw new HubConfigurationException("Invalid Herald configuration:" + Environment.NewLine + "  " + string.Join(Environment.NewLine + "  ", result.Failures));
+            throw new HubConfigurationException("Invalid Herald configuration:" + Environment.NewLine + "  " + string.Join(Environment.NewLine + "  ", failures));
         }
 
         return hub;
