@@ -18,7 +18,11 @@ internal static class SessionsInterop
     {
         if (Enabled)
         {
-            services.AddHeraldSessions(o => o.AuthorizeMessageSubscription = r => ValueTask.FromResult(r.Source.Type != "Secret"));
+            services.AddHeraldSessions(o =>
+            {
+                o.AuthorizeMessageSubscription = r => ValueTask.FromResult(r.Source.Type != "Secret");
+                o.SigningKey = "interop-test-session-signing-key-0123456789"; // every node of a test cluster shares it
+            });
             if (Environment.GetEnvironmentVariable("HERALD_REDIS") is { Length: > 0 } redis)
             {
                 services.AddHeraldRedisSessions(redis); // tests/interop/test/sessions-cluster.test.js

@@ -26,7 +26,7 @@ async function newBrowser() {
   const res = await fetch(server.url + "/sessions-test/session", { signal: AbortSignal.timeout(TIMEOUT) });
   assert.equal(res.status, 200);
   const setCookie = res.headers.get("set-cookie");
-  assert.match(setCookie, /^herald\.sid=[A-Za-z0-9_-]{22};/);
+  assert.match(setCookie, /^herald\.sid=[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22};/); // {session id}.{signature}
   assert.match(setCookie, /httponly/i);
   assert.match(setCookie, /samesite=lax/i);
   const id = await res.text();
@@ -98,6 +98,22 @@ test("tabs sharing the cookie share channels; a channel union arrives once with 
 
   await post("/sessions-test/publish", { kind: "socketId", to: [who2.socket], event: "justForMe", args: ["Just for one tab"] });
   assert.deepEqual(await e2.next(), { name: "justForMe", args: ["Just for one tab"] });
+});
+
+test("a page on another site opening a socket with the visitor's cookie does not get the visitor's session", async () => {
+  // Cross-site WebSocket hijacking: browsers send the cookie on a cross-site WebSocket (and polling with credentials).
+  const browser = await newBrowser();
+  const own = await tab(browser, { extraHeaders: { cookie: browser.cookie, origin: server.url } });
+  assert.equal((await ask(own, "sessions:whoami")).session, browser.id);
+  for (const transports of [["websocket"], ["polling"]]) {
+    const evil = await tab(browser, { transports, extraHeaders: { cookie: browser.cookie, origin: "https://evil.example" } });
+    assert.notEqual((await ask(evil, "sessions:whoami")).session, browser.id, transports[0]);
+    evil.disconnect();
+  }
+  // A cookie the server did not sign (session fixation) is not adopted either.
+  const fixed = await tab({ cookie: "herald.sid=" + browser.id });
+  assert.notEqual((await ask(fixed, "sessions:whoami")).session, browser.id);
+  for (const s of [own, fixed]) s.disconnect();
 });
 
 test("user events stop at sign-out for that session only", async () => {
