@@ -12,15 +12,19 @@ public sealed class SseClient
 {
     private readonly SseServer _server;
 
-    internal SseClient(SseServer server, string id, string? owner, string proof)
+    internal SseClient(SseServer server, string id, string? owner, string token)
     {
         _server = server;
         Id = id;
         Owner = owner;
-        Proof = proof;
+        Token = token;
     }
 
-    /// <summary>The client id: server-assigned (128 random bits from a cryptographic source, base64url) or given by the authorization hook; never taken from the request.</summary>
+    /// <summary>
+    /// The client id: server-assigned (128 bits, base64url: an HMAC of a random resume token and the owner) or given by
+    /// the authorization hook; never taken from the request. It is not a secret: the <c>id:</c> lines carry the resume
+    /// token instead.
+    /// </summary>
     public string Id { get; }
 
     /// <summary>Who the client belongs to (<see cref="SseAuthorizationResult.Owner"/>: with Herald.Sessions, its session id), or <c>null</c>.</summary>
@@ -62,8 +66,8 @@ public sealed class SseClient
     /// </summary>
     public void Disconnect() => _server.Disconnect(this);
 
-    /// <summary>The resume proof in this client's <c>id:</c> lines (never logged).</summary>
-    internal string Proof { get; }
+    /// <summary>The resume token in this client's <c>id:</c> lines (never logged, never the id).</summary>
+    internal string Token { get; }
 
     // ---- state owned by SseServer, guarded by its lock ----
 

@@ -75,10 +75,10 @@ public sealed class SseOptions
     public string LastEventIdQueryName { get; set; } = "lastEventId";
 
     /// <summary>
-    /// The secret that signs resume proofs: every <c>id:</c> line ends with an HMAC of the client id and its owner, and a
-    /// reconnect takes its client id back only with a valid proof (knowing a client id is not enough). <c>null</c>
-    /// (default): a random key per process, so a reconnect to another node is not resumed (<c>herald:missed</c>
-    /// <c>unknown</c>, fresh id). With a shared <see cref="ISseHistoryStore"/>, set the same key (at least 32
+    /// The secret behind resume tokens: every <c>id:</c> line ends with the client's resume token (not its id), and the
+    /// client id is an HMAC of the token and the owner under this key, so knowing a client id is not enough to resume
+    /// it, and a token replayed under another owner (session) is a new client. <c>null</c> (default): a random key per
+    /// process, so a reconnect to another node is not resumed (<c>herald:missed</c> <c>unknown</c>, fresh id). With a shared <see cref="ISseHistoryStore"/>, set the same key (at least 32
     /// characters, a secret) on every node. Changing it makes every open stream start over on its next reconnect.
     /// </summary>
     public string? ResumeKey { get; set; }

@@ -87,35 +87,37 @@ public sealed partial class SseServer
             }
         }
 
-        // Who reconnects, and from where: our ids are "{instance}-{seq}.{clientId}.{proof}". The client id is taken
-        // back only with a valid proof for the same owner; anything else (a forged or foreign id, another session's id)
-        // is a new client, told with herald:missed that it was not resumed.
+        // Who reconnects, and from where: our ids are "{instance}-{seq}.{token}". The client id follows from the token
+        // and the owner (or, for a hook-given id, the token must match it): a token replayed by another owner (another
+        // session) names an unknown client, and a forged one a random one. A client never picks its id.
         string? lastEventId = request.Headers["Last-Event-ID"];
         if (string.IsNullOrEmpty(lastEventId))
         {
             lastEventId = request.Query[_options.LastEventIdQueryName];
         }
 
+        string? token = null;
         long resumeSeq = -1;
         string? missReason = null;
         string? foreignInstance = null;
         long foreignSeq = 0;
         if (!string.IsNullOrEmpty(lastEventId))
         {
-            if (SseEventId.TryParse(lastEventId, _options.MaxNameLength, out var instance, out var seq, out var previousId, out var proof)
-                && (clientId is null || clientId == previousId)
-                && !SseEventId.IsReserved(previousId)
-                && SseEventId.VerifyProof(_resumeKey, previousId, auth.Owner, proof))
+            if (SseEventId.TryParse(lastEventId, out var instance, out var seq, out var given)
+                && (clientId is null || SseEventId.TokensEqual(given, SseEventId.TokenForHookId(_resumeKey, clientId, auth.Owner))))
             {
+                var previousId = clientId ?? SseEventId.ClientIdFor(_resumeKey, given, auth.Owner);
                 if (instance == _instanceTag)
                 {
                     clientId = previousId;
+                    token = given;
                     resumeSeq = seq;
                 }
                 else if (_store is not null)
                 {
-                    // Another node's id: its history may be in the shared store.
+                    // Another node's id: its history may be in the shared store (found only with the same key and owner).
                     clientId = previousId;
+                    token = given;
                     foreignInstance = instance;
                     foreignSeq = seq;
                 }
@@ -138,7 +140,13 @@ public sealed partial class SseServer
             return;
         }
 
-        clientId ??= SseEventId.NewClientId();
+        if (clientId is null)
+        {
+            token = SseEventId.NewToken();
+            clientId = SseEventId.ClientIdFor(_resumeKey, token, auth.Owner);
+        }
+
+        token ??= SseEventId.TokenForHookId(_resumeKey, clientId, auth.Owner);
         (string Instance, SseResumeResult Result)? foreign = null;
         if (foreignInstance is not null)
         {
@@ -156,6 +164,8 @@ public sealed partial class SseServer
             }
             else
             {
+                // Nobody had that token (or the store is down): a new session under the id the token names for this
+                // owner, as after an expired window on this node. The id is not one anybody chose.
                 missReason = "unknown";
             }
         }
@@ -182,7 +192,7 @@ public sealed partial class SseServer
                     return;
                 }
 
-                connection = AttachLocked(context, clientId, auth.Owner, requested, auth.Topics, resumeSeq, missReason, foreign, out resumed, out replayed);
+                connection = AttachLocked(context, clientId, token, auth.Owner, requested, auth.Topics, resumeSeq, missReason, foreign, out resumed, out replayed);
             }
 
             if (connection is null)
@@ -264,6 +274,7 @@ public sealed partial class SseServer
     private SseConnection? AttachLocked(
         HttpContext context,
         string clientId,
+        string token,
         string? owner,
         StringValues requested,
         IReadOnlyList<string>? serverTopics,
@@ -321,7 +332,7 @@ public sealed partial class SseServer
         }
         else
         {
-            client = new SseClient(this, clientId, owner, SseEventId.ComputeProof(_resumeKey, clientId, owner));
+            client = new SseClient(this, clientId, owner, token);
             _clients.Add(clientId, client);
             if (resumeSeq >= 0)
             {
@@ -393,7 +404,7 @@ public sealed partial class SseServer
             // Replayed with the other node's ids: a drop during this replay resumes from the store again.
             foreach (var e in g.Result.Events)
             {
-                connection.TryEnqueue(new SseQueuedFrame(BuildForeignFrame(g.Instance, e, clientId, client.Proof), 0, HasId: false), out _);
+                connection.TryEnqueue(new SseQueuedFrame(BuildForeignFrame(g.Instance, e, client.Token), 0, HasId: false), out _);
                 replayed++;
             }
         }
@@ -428,9 +439,9 @@ public sealed partial class SseServer
         }
     }
 
-    private static byte[] BuildForeignFrame(string instance, SseStoredEvent e, string clientId, string proof)
+    private static byte[] BuildForeignFrame(string instance, SseStoredEvent e, string token)
     {
-        var id = System.Text.Encoding.UTF8.GetBytes(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"id: {instance}-{e.Seq}.{clientId}.{proof}\n"));
+        var id = System.Text.Encoding.UTF8.GetBytes(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"id: {instance}-{e.Seq}.{token}\n"));
         var frame = new byte[id.Length + e.Body.Length];
         id.CopyTo(frame, 0);
         e.Body.CopyTo(frame, id.Length);

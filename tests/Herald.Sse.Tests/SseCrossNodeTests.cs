@@ -135,12 +135,12 @@ public abstract class SseCrossNodeTests
 
     private async Task WaitUntilStoredAsync(string lastEventId, int expectedEvents)
     {
-        // id format: {instance}-{seq}.{clientId}.{proof}
+        // id format: {instance}-{seq}.{token}; the client id is derived from the token (no owner here).
         var dash = lastEventId.IndexOf('-', StringComparison.Ordinal);
         var dot = lastEventId.IndexOf('.', dash);
         var instance = lastEventId[..dash];
         var seq = long.Parse(lastEventId[(dash + 1)..dot], System.Globalization.CultureInfo.InvariantCulture);
-        var clientId = lastEventId[(dot + 1)..lastEventId.LastIndexOf('.')];
+        var clientId = Herald.Sse.Internal.SseEventId.ClientIdFor(System.Text.Encoding.UTF8.GetBytes(SseTestHost.SharedResumeKey), lastEventId[(dot + 1)..], null);
         var store = StoreForNode(2);
         while (true)
         {
@@ -177,11 +177,12 @@ public abstract class SseCrossNodeTests
         Assert.Equal(("herald:missed", "{\"reason\":\"history\"}"), Tuple(await b.ReadEventAsync().DefaultTimeout()));
         Assert.Equal(["2", "3"], await ReadData(b, 2));
 
-        // An instance the store never heard of (well-formed id, valid proof): a fresh session, told it missed data.
-        var proof = Herald.Sse.Internal.SseEventId.ComputeProof(System.Text.Encoding.UTF8.GetBytes(SseTestHost.SharedResumeKey), "someone", null);
-        await using var c = await node2.ConnectAsync(lastEventId: "abcdefghij-5.someone." + proof).DefaultTimeout();
+        // An instance the store never heard of (well-formed id): a fresh session, told it missed data.
+        const string token = "AAAAAAAAAAAAAAAAAAAAAA";
+        await using var c = await node2.ConnectAsync(lastEventId: "abcdefghij-5." + token).DefaultTimeout();
         var open = OpenPayload.Parse((await c.ReadEventAsync().DefaultTimeout()).Data);
-        Assert.Equal(("someone", false), (open.ClientId, open.Resumed));
+        Assert.False(open.Resumed);
+        Assert.Equal(Herald.Sse.Internal.SseEventId.ClientIdFor(System.Text.Encoding.UTF8.GetBytes(SseTestHost.SharedResumeKey), token, null), open.ClientId);
         Assert.Equal(("herald:missed", "{\"reason\":\"unknown\"}"), Tuple(await c.ReadEventAsync().DefaultTimeout()));
     }
 

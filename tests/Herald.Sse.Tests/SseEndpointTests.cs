@@ -26,7 +26,7 @@ public class SseEndpointTests
         Assert.False(payload.Resumed);
         Assert.Equal(22, payload.ClientId.Length);
         Assert.Equal(16, System.Buffers.Text.Base64Url.DecodeFromChars(payload.ClientId).Length);
-        Assert.Contains("." + payload.ClientId + ".", client.LastEventId, StringComparison.Ordinal);
+        Assert.DoesNotContain(payload.ClientId, client.LastEventId, StringComparison.Ordinal); // the id line carries a resume token
         Assert.True(host.Server.TryGetClient(payload.ClientId, out var server));
         Assert.True(server.IsConnected);
 

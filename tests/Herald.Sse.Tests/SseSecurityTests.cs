@@ -64,12 +64,12 @@ public class SseSecurityTests
         var replaced = false;
         host.Server.ClientDisconnected += (c, r) => replaced |= c.Id == victimId;
 
-        foreach (var forged in new[] { tag + "-0." + victimId, tag + "-0." + victimId + ".AAAAAAAAAAAAAAAAAAAAAA" })
+        foreach (var forged in new[] { tag + "-0." + victimId, tag + "-0." + victimId + ".AAAAAAAAAAAAAAAAAAAAAA", tag + "-0.AAAAAAAAAAAAAAAAAAAAAA" })
         {
             var (attacker, attackerId) = await host.ConnectOpenAsync(lastEventId: forged);
             await using var attacker_ = attacker;
             Assert.NotEqual(victimId, attackerId);
-            Assert.Equal(("herald:missed", "{\"reason\":\"unknown\"}"), Tuple(await attacker.ReadEventAsync().DefaultTimeout()));
+            Assert.Equal("herald:missed", (await attacker.ReadEventAsync().DefaultTimeout()).Type);
             host.Server.To(victimId).Emit("private", "after");
             host.Server.Emit("marker", "all");
             Assert.Equal(("marker", "all"), Tuple(await attacker.ReadEventAsync().DefaultTimeout()));
@@ -82,18 +82,18 @@ public class SseSecurityTests
     }
 
     [Fact]
-    public async Task TheIdLineDoesNotCarryTheClientIdAlone()
+    public async Task TheIdLineCarriesAResumeTokenNotTheClientId()
     {
         await using var host = await SseTestHost.StartAsync();
         var (a, aId) = await host.ConnectOpenAsync();
         await using var a_ = a;
 
-        // {instance}-{seq}.{clientId}.{proof}: the proof is what a resume must show, and it is not derivable from the id.
+        // {instance}-{seq}.{token}: as long as the id it replaces (no per-event cost), and not the id.
         var parts = a.LastEventId.Split('.');
-        Assert.Equal(3, parts.Length);
-        Assert.Equal(aId, parts[1]);
-        Assert.Equal(22, parts[2].Length);
-        Assert.NotEqual(aId, parts[2]);
+        Assert.Equal(2, parts.Length);
+        Assert.Equal(22, parts[1].Length);
+        Assert.NotEqual(aId, parts[1]);
+        Assert.DoesNotContain(aId, a.LastEventId, StringComparison.Ordinal);
 
         // The genuine id line still resumes.
         var gone = host.WhenDisconnected(aId);

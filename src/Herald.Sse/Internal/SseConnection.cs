@@ -32,7 +32,7 @@ internal sealed class SseConnection
         Client = client;
         _output = output;
         _idPrefix = idPrefix;
-        _idSuffix = Encoding.UTF8.GetBytes("." + client.Id + "." + client.Proof + "\n");
+        _idSuffix = Encoding.UTF8.GetBytes("." + client.Token + "\n");
         _maxBytes = maxBytes;
         _maxMessages = maxMessages;
         _abort = CancellationTokenSource.CreateLinkedTokenSource(requestAborted);

@@ -6,15 +6,17 @@ using Herald.Protocol.Sse;
 namespace Herald.Sse.Internal;
 
 /// <summary>
-/// Event ids and client ids.
-/// <para>The <c>id:</c> a client sees is <c>{instance}-{seq}.{clientId}.{proof}</c>: <c>instance</c> is a random tag
-/// of this server instance (base-36, no '-' or '.'), <c>seq</c> the server-wide monotonic sequence, <c>clientId</c>
-/// the client's own id, <c>proof</c> 128 bits of HMAC-SHA256 over the client id and its owner under
-/// <see cref="SseOptions.ResumeKey"/> (base64url, 22 characters). EventSource sends it back as <c>Last-Event-ID</c> on
-/// reconnect, which tells us who reconnects and from where. The id alone is public (the open event, logs, the
-/// application addressing it); only the proof, which nobody can compute without the key, lets a reconnect take the
-/// id back, and only for the same owner (the session). The first '.' ends the sequence and the last '.' starts the
-/// proof, so a client id given by the authorization hook may itself contain dots.</para>
+/// Event ids, resume tokens and client ids.
+/// <para>The <c>id:</c> a client sees is <c>{instance}-{seq}.{token}</c>: <c>instance</c> is a random tag of this server
+/// instance (base-36, no '-' or '.'), <c>seq</c> the server-wide monotonic sequence, <c>token</c> the client's resume
+/// token (22 base64url characters). EventSource sends it back as <c>Last-Event-ID</c> on reconnect, which tells us who
+/// reconnects and from where.</para>
+/// <para>The token is not the client id. For a server-assigned id the token is 128 random bits and the client id is
+/// derived from it: <c>clientId = base64url(HMAC-SHA256(ResumeKey, "c" NUL token NUL owner)[..16])</c>. So the public
+/// client id (the open event, logs, the application addressing it) does not reveal the token, a token replayed under
+/// another owner (another session) names another, unknown client, and a node sharing the key finds the same id. For an
+/// id given by the authorization hook the token is <c>HMAC(ResumeKey, "h" NUL clientId NUL owner)</c>, checked on
+/// resume. Same length as the 22-character client id the line carried before: no per-event cost.</para>
 /// </summary>
 internal static class SseEventId
 {
@@ -55,38 +57,39 @@ internal static class SseEventId
     /// <summary>True for a name in the reserved <c>herald:</c> space (any case): never accepted from a client.</summary>
     public static bool IsReserved(string name) => name.StartsWith("herald:", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>The length of a proof: 16 bytes of HMAC-SHA256, base64url.</summary>
-    public const int ProofLength = 22;
+    /// <summary>The length of a resume token: 16 bytes, base64url.</summary>
+    public const int TokenLength = 22;
 
-    /// <summary>The resume proof of <paramref name="clientId"/> owned by <paramref name="owner"/>: computed once per client.</summary>
-    public static string ComputeProof(byte[] key, string clientId, string? owner)
+    /// <summary>A new resume token: 128 random bits from a cryptographic source.</summary>
+    public static string NewToken() => NewClientId();
+
+    /// <summary>The client id of a server-assigned client with resume token <paramref name="token"/> and <paramref name="owner"/>.</summary>
+    public static string ClientIdFor(byte[] key, string token, string? owner) => Mac(key, "c\0" + token + "\0" + owner);
+
+    /// <summary>The resume token of a client whose id the authorization hook gave.</summary>
+    public static string TokenForHookId(byte[] key, string clientId, string? owner) => Mac(key, "h\0" + clientId + "\0" + owner);
+
+    /// <summary>Constant-time equality of two tokens.</summary>
+    public static bool TokensEqual(string a, string b)
+        => CryptographicOperations.FixedTimeEquals(
+            System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.AsSpan()),
+            System.Runtime.InteropServices.MemoryMarshal.AsBytes(b.AsSpan()));
+
+    private static string Mac(byte[] key, string text)
     {
-        var text = clientId + "\0" + owner;
-        var input = System.Text.Encoding.UTF8.GetBytes(text);
         Span<byte> mac = stackalloc byte[32];
-        HMACSHA256.HashData(key, input, mac);
+        HMACSHA256.HashData(key, System.Text.Encoding.UTF8.GetBytes(text), mac);
         return Base64Url.EncodeToString(mac[..16]);
     }
 
-    /// <summary>Whether <paramref name="proof"/> is the proof of <paramref name="clientId"/> for <paramref name="owner"/> (constant time).</summary>
-    public static bool VerifyProof(byte[] key, string clientId, string? owner, string proof)
-    {
-        var expected = ComputeProof(key, clientId, owner);
-        return CryptographicOperations.FixedTimeEquals(
-            System.Runtime.InteropServices.MemoryMarshal.AsBytes(expected.AsSpan()),
-            System.Runtime.InteropServices.MemoryMarshal.AsBytes(proof.AsSpan()));
-    }
-
-    /// <summary>Parses <c>{instance}-{seq}.{clientId}.{proof}</c>.</summary>
-    public static bool TryParse(string value, int maxClientIdLength, out string instance, out long seq, out string clientId, out string proof)
+    /// <summary>Parses <c>{instance}-{seq}.{token}</c>.</summary>
+    public static bool TryParse(string value, out string instance, out long seq, out string token)
     {
         instance = "";
         seq = 0;
-        clientId = "";
-        proof = "";
+        token = "";
         var dot = value.IndexOf('.', StringComparison.Ordinal);
-        var last = value.LastIndexOf('.');
-        if (dot <= 0 || last <= dot || value.Length - last - 1 != ProofLength)
+        if (dot <= 0 || value.Length - dot - 1 != TokenLength)
         {
             return false;
         }
@@ -104,15 +107,17 @@ internal static class SseEventId
             return false;
         }
 
-        var id = value[(dot + 1)..last];
-        if (!IsValidClientId(id, maxClientIdLength))
+        var tail = value.AsSpan(dot + 1);
+        foreach (var c in tail)
         {
-            return false;
+            if (!char.IsAsciiLetterOrDigit(c) && c is not ('-' or '_'))
+            {
+                return false;
+            }
         }
 
         instance = head[..dash].ToString();
-        clientId = id;
-        proof = value[(last + 1)..];
+        token = tail.ToString();
         return true;
     }
 
