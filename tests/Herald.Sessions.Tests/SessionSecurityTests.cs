@@ -165,6 +165,37 @@ public class SessionSecurityTests
         Assert.Contains("secure", await SetCookieAsync(proxied, "https"), StringComparison.OrdinalIgnoreCase);
     }
 
+    [Fact]
+    public async Task TheTransportsOwnCorsOriginsMayUseTheCookie()
+    {
+        await using var node = await SessionsNode.StartAsync(services: s =>
+        {
+            s.Configure<Herald.SocketIO.SocketIOOptions>(o => o.Engine.Cors = new Herald.EngineIO.EngineIOCorsOptions { Origins = ["https://io.example"], Credentials = true });
+            s.Configure<Herald.Sse.SseOptions>(o => o.AllowedOrigins.Add("https://sse.example"));
+        });
+        var browser = await node.NewBrowserSessionAsync();
+        var browserId = node.SessionIdOf(browser);
+        await using var socket = await node.ConnectAsync(browser, origin: "https://io.example");
+        Assert.Equal(browserId, (await socket.EmitWithAckAsync("whoami"))[0].GetProperty("session").GetString());
+        await socket.EmitWithAckAsync("subscribe", (object)new[] { "inbox" });
+
+        var (sse, _) = await node.ConnectSseAsync(browser, origin: "https://sse.example");
+        await using var sse_ = sse;
+        await node.Publisher.ChannelAsync("inbox", "mail", "for the session");
+        Assert.Equal("for the session", (await sse.NextSseAsync("mail"))[0].GetString());
+
+        // The SSE list is not the socket list, and the reverse.
+        await using var crossed = await node.ConnectAsync(browser, origin: "https://sse.example");
+        Assert.NotEqual(browserId, (await crossed.EmitWithAckAsync("whoami"))[0].GetProperty("session").GetString());
+    }
+
+    [Fact]
+    public async Task AShortSigningKeyStopsTheStart()
+    {
+        var e = await Assert.ThrowsAnyAsync<Exception>(() => SessionsNode.StartAsync(sessions: o => o.SigningKey = "short"));
+        Assert.Contains("SigningKey", e.ToString(), StringComparison.Ordinal);
+    }
+
     private static async Task<string> SetCookieAsync(SessionsNode node, string? forwardedProto)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, node.BaseUrl + "/session");
