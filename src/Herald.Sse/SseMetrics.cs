@@ -31,6 +31,10 @@ public static class SseMetrics
     internal static readonly Counter<long> ConnectionsRefused = s_meter.CreateCounter<long>(
         "herald.sse.connections_refused", "{connection}", "SSE connections refused because MaxClients were open.");
 
+    /// <summary>Disconnected clients forgotten early because <see cref="SseOptions.MaxDisconnectedClients"/> were kept.</summary>
+    internal static readonly Counter<long> DisconnectedClientsEvicted = s_meter.CreateCounter<long>(
+        "herald.sse.disconnected_clients_evicted", "{client}", "Disconnected SSE clients forgotten before their replay window because MaxDisconnectedClients were kept.");
+
     // Static counters are tag-free (one enabled-check per delivery when nobody listens); the connection gauge is
     // observed only when a listener collects.
     static SseMetrics()

@@ -37,6 +37,14 @@ public sealed class SseOptions
     /// <summary>Open connections accepted at once; further connections get 503. Default 100 000.</summary>
     public int MaxClients { get; set; } = 100_000;
 
+    /// <summary>
+    /// Disconnected clients kept at once, for a resume within <see cref="ReplayWindow"/> or remembered as closed
+    /// (<see cref="ClosedClientRetention"/>). Beyond it the client that disconnected longest ago is forgotten first, so
+    /// connecting and dropping in a loop cannot grow memory without bound (its reconnect then starts over with
+    /// <c>herald:missed</c>). Default 100 000.
+    /// </summary>
+    public int MaxDisconnectedClients { get; set; } = 100_000;
+
     /// <summary>Topics one client may request in the query (<c>?topic=a&amp;topic=b</c>); more is a 400. Default 32.</summary>
     public int MaxTopicsPerRequest { get; set; } = 32;
 

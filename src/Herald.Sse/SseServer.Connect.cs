@@ -242,6 +242,8 @@ public sealed partial class SseServer
                             client.EndedAt = Now;
                             _store?.SaveSession(_instanceTag, client.Id, client.Rooms);
                         }
+
+                        NoteDisconnectedLocked(client);
                     }
                 }
             }

@@ -52,6 +52,18 @@ public sealed partial class SseServer
                 LeaveAllLocked(client);
                 _clients.Remove(client.Id);
             }
+
+            // Drop stale entries of the eviction queue (resumed or swept clients) so it stays proportional to the clients.
+            if (_disconnected.Count > 2 * (_clients.Count - _connections.Count) + 64)
+            {
+                var keep = _disconnected.Where(e => e.Client.Connection is null && e.Client.EndedAt == e.EndedAt
+                    && _clients.TryGetValue(e.Client.Id, out var c) && c == e.Client).ToList();
+                _disconnected.Clear();
+                foreach (var e in keep)
+                {
+                    _disconnected.Enqueue(e);
+                }
+            }
         }
         finally
         {

@@ -24,6 +24,7 @@ public sealed partial class SseServer : IAsyncDisposable
     private readonly SseHistory _allHistory = new();
     private readonly HashSet<SseClient> _scratchClients = [];
     private readonly List<SseClient> _scratchList = [];
+    private readonly Queue<(SseClient Client, long EndedAt)> _disconnected = new();
     private readonly SseOptions _options;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -233,6 +234,23 @@ public sealed partial class SseServer : IAsyncDisposable
         client.Direct = null;
     }
 
+    /// <summary>Records that <paramref name="client"/> has no connection any more, and forgets the oldest disconnected clients beyond the cap.</summary>
+    private void NoteDisconnectedLocked(SseClient client)
+    {
+        _disconnected.Enqueue((client, client.EndedAt));
+        while (_clients.Count - _connections.Count > _options.MaxDisconnectedClients && _disconnected.TryDequeue(out var entry))
+        {
+            // Entries go stale when the client resumed, was swept, or disconnected again later (a newer entry exists).
+            var c = entry.Client;
+            if (c.Connection is null && c.EndedAt == entry.EndedAt && _clients.TryGetValue(c.Id, out var current) && current == c)
+            {
+                LeaveAllLocked(c);
+                _clients.Remove(c.Id);
+                SseMetrics.DisconnectedClientsEvicted.Add(1);
+            }
+        }
+    }
+
     private void ValidateTopic(string topic)
     {
         ArgumentException.ThrowIfNullOrEmpty(topic);
@@ -257,6 +275,7 @@ public sealed partial class SseServer : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(o.MaxQueuedMessages, 0, nameof(SseOptions.MaxQueuedMessages));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(o.MaxClients, 0, nameof(SseOptions.MaxClients));
         ArgumentOutOfRangeException.ThrowIfNegative(o.MaxTopicsPerRequest, nameof(SseOptions.MaxTopicsPerRequest));
+        ArgumentOutOfRangeException.ThrowIfNegative(o.MaxDisconnectedClients, nameof(SseOptions.MaxDisconnectedClients));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(o.MaxNameLength, 0, nameof(SseOptions.MaxNameLength));
         ArgumentNullException.ThrowIfNull(o.TimeProvider, nameof(SseOptions.TimeProvider));
         if (o.ResumeKey is { Length: < 32 })

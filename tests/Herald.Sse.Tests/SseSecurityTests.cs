@@ -190,5 +190,33 @@ public class SseSecurityTests
         Assert.Contains("ResumeKey", e.ToString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ConnectingAndDroppingInALoopKeepsAtMostMaxDisconnectedClients()
+    {
+        await using var host = await SseTestHost.StartAsync(o => o.MaxDisconnectedClients = 2);
+        var dropped = new List<(string Id, string LastEventId)>();
+        for (var i = 0; i < 5; i++)
+        {
+            var (c, id) = await host.ConnectOpenAsync("?topic=t" + i);
+            var gone = host.WhenDisconnected(id);
+            var last = c.LastEventId;
+            await c.DisposeAsync();
+            await gone.DefaultTimeout();
+            dropped.Add((id, last));
+        }
+
+        // The oldest three are forgotten (with their topics), the newest two are still resumable.
+        Assert.Equal([false, false, false, true, true], dropped.Select(d => host.Server.TryGetClient(d.Id, out _)));
+        var (first, firstId) = await host.ConnectOpenAsync(lastEventId: dropped[0].LastEventId);
+        await using var first_ = first;
+        Assert.Equal(("herald:missed", "{\"reason\":\"expired\"}"), Tuple(await first.ReadEventAsync().DefaultTimeout()));
+        Assert.True(host.Server.TryGetClient(firstId, out var restarted));
+        Assert.Empty(restarted.Topics);
+
+        await using var last_ = await host.ConnectAsync(lastEventId: dropped[4].LastEventId).DefaultTimeout();
+        var open = OpenPayload.Parse((await last_.ReadEventAsync().DefaultTimeout()).Data);
+        Assert.Equal((dropped[4].Id, true), (open.ClientId, open.Resumed));
+    }
+
     private static (string? Type, string Data) Tuple(SseTestEvent e) => (e.Type, e.Data);
 }
