@@ -31,6 +31,7 @@ public sealed partial class HeraldSessionManager : IHostedService, IAsyncDisposa
     private readonly ILogger _logger;
     private readonly Dictionary<string, LocalSession> _local = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
+    private const int MaxCookieCandidates = 4;
     private readonly byte[] _signingKey;
     private IAsyncDisposable? _subscription;
     private SseServer? _sse;
@@ -223,11 +224,13 @@ public sealed partial class HeraldSessionManager : IHostedService, IAsyncDisposa
             return fromUser;
         }
 
+        // Every herald.sid pair counts (a forged one may come first): the first correctly signed one wins. At most a few
+        // are checked, so a header stuffed with cookies costs a bounded number of HMACs.
+        var attempts = 0;
         foreach (var header in cookies)
         {
-            // Every herald.sid pair counts (a forged one may come first): the first correctly signed one wins.
             var rest = header;
-            while (FindCookie(rest, Options.CookieName, out var next) is { } value)
+            while (attempts++ < MaxCookieCandidates && FindCookie(rest, Options.CookieName, out var next) is { } value)
             {
                 if (ReadCookieValue(value) is { } id)
                 {
