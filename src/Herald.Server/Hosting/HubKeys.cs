@@ -15,11 +15,13 @@ public sealed partial class HubKeys
 
     private readonly byte[][] _keyHashes;
     private readonly byte[]? _basicHash;
+    private readonly string? _basicUser;
 
-    private HubKeys(byte[][] keyHashes, byte[]? basicHash, string? generatedKey)
+    private HubKeys(byte[][] keyHashes, byte[]? basicHash, string? basicUser, string? generatedKey)
     {
         _keyHashes = keyHashes;
         _basicHash = basicHash;
+        _basicUser = basicUser;
         GeneratedKey = generatedKey;
     }
 
@@ -49,14 +51,23 @@ public sealed partial class HubKeys
             LogGeneratedKey(logger, generated);
         }
 
-        return new HubKeys([.. keys], basic, generated);
+        return new HubKeys([.. keys], basic, basic is null ? null : options.Admin.Username, generated);
     }
 
     /// <summary>Whether the request carries a valid API key (or, when <paramref name="allowBasic"/>, valid basic credentials).</summary>
     /// <param name="request">The request.</param>
     /// <param name="allowBasic">Whether basic auth is accepted (dashboard).</param>
     /// <returns>True when authorized.</returns>
-    public bool IsAuthorized(HttpRequest request, bool allowBasic)
+    public bool IsAuthorized(HttpRequest request, bool allowBasic) => Authenticate(request, allowBasic).Authorized;
+
+    /// <summary>
+    /// Checks the request's credentials and says who it is or why it was refused, in words fit for an audit line: the
+    /// secret itself never appears (<c>"API key"</c>, <c>"dashboard user admin"</c>; <c>"wrong API key"</c>).
+    /// </summary>
+    /// <param name="request">The request.</param>
+    /// <param name="allowBasic">Whether basic auth is accepted (dashboard).</param>
+    /// <returns>Whether it is authorized, and who or why not.</returns>
+    public (bool Authorized, string Description) Authenticate(HttpRequest request, bool allowBasic)
     {
         ArgumentNullException.ThrowIfNull(request);
         string? authorization = request.Headers.Authorization;
@@ -64,17 +75,22 @@ public sealed partial class HubKeys
         {
             if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
             {
-                return MatchesKey(authorization.AsSpan(7).Trim());
+                return MatchesKey(authorization.AsSpan(7).Trim()) ? (true, "API key") : (false, "wrong API key (Bearer)");
             }
 
             if (allowBasic && _basicHash is not null && authorization.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
             {
-                return MatchesBasic(authorization.AsSpan(6).Trim());
+                return MatchesBasic(authorization.AsSpan(6).Trim()) ? (true, "dashboard user " + _basicUser) : (false, "wrong dashboard credentials");
             }
         }
 
         string? key = request.Headers[KeyHeader];
-        return key is not null && MatchesKey(key);
+        if (key is null)
+        {
+            return (false, authorization is null ? "no credentials" : "unsupported Authorization scheme");
+        }
+
+        return MatchesKey(key) ? (true, "API key") : (false, "wrong API key (" + KeyHeader + ")");
     }
 
     private bool MatchesKey(ReadOnlySpan<char> presented)
