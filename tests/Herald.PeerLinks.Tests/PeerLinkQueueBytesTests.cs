@@ -58,3 +58,22 @@ public sealed class PeerLinkQueueBytesTests
         }
     }
 }
+
+/// <summary>Security audit (issue 13): a refused link attempt leaves an audit line without the key presented.</summary>
+public sealed class PeerLinkAuditTests
+{
+    [Fact]
+    public async Task A_wrong_key_is_refused_with_an_audit_line_that_does_not_hold_it()
+    {
+        await using var node = await PeerNode.StartAsync("rpc-server-1");
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, node.HttpBase + "/herald/channel");
+        request.Headers.TryAddWithoutValidation(PeerLinkHeaders.Key, "guessed-SECRET-key");
+        using var response = await http.SendAsync(request).DefaultTimeout();
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, response.StatusCode);
+        var line = await node.Logs.WaitForAsync(e => e.Category == "Herald.Audit").DefaultTimeout();
+        Assert.Contains("127.0.0.1", line.Message, StringComparison.Ordinal);
+        Assert.Contains("wrong key", line.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(node.Logs.Entries, e => e.Message.Contains("SECRET", StringComparison.Ordinal));
+    }
+}

@@ -43,6 +43,23 @@ public class AuditAndAdminTests
     }
 
     [Fact]
+    public async Task Refusal_audit_lines_are_rate_limited_node_wide()
+    {
+        var logs = new TestLogSink();
+        await using var hub = await HubInstance.StartAsync(logs);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        for (var i = 0; i < 200; i++)
+        {
+            using var response = await hub.Http.SendAsync(hub.Post("/api/emit", """{"event":"x"}""", WrongKey)).DefaultTimeout();
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        }
+
+        var elapsed = watch.Elapsed.TotalSeconds;
+        var lines = logs.Entries.Count(IsAudit);
+        Assert.InRange(lines, 50, 50 + (int)Math.Ceiling(elapsed * 10) + 1); // burst 50, then 10 per second
+    }
+
+    [Fact]
     public async Task A_failed_dashboard_login_and_an_admin_action_are_audited_without_the_password()
     {
         var logs = new TestLogSink();

@@ -79,6 +79,16 @@ public class CorsConfigurationTests
         await ws.ConnectAsync().DefaultTimeout();
     }
 
+    [Fact]
+    public async Task A_namespace_list_given_on_the_command_line_is_the_whole_list()
+    {
+        await using var hub = await HubInstance.StartAsync("--Herald:Namespaces:0=/orders");
+        await using var client = await SocketIOTestClient.ConnectWebSocketAsync(hub.Uri).DefaultTimeout();
+        await client.ConnectAsync("/orders").DefaultTimeout();
+        await client.SendAsync("0/chat,").DefaultTimeout();
+        Assert.StartsWith("4/chat,", await client.ReceiveTextAsync().DefaultTimeout(), StringComparison.Ordinal); // CONNECT_ERROR
+    }
+
     [Theory]
     [InlineData("Herald:SocketIO:Engine:Cors", "--Herald:SocketIO:Engine:Cors:Origins:0=*", "--Herald:SocketIO:Engine:Cors:Credentials=true")]
     [InlineData("Herald:SocketIO:Engine:Cors:Origins:0", "--Herald:SocketIO:Engine:Cors:Origins:0=null", "--Herald:SocketIO:Engine:Cors:Credentials=true")]

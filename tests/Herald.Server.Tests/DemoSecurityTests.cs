@@ -35,6 +35,37 @@ public class DemoSecurityTests
     }
 
     [Fact]
+    public async Task The_development_environment_turns_the_demo_on()
+    {
+        // appsettings.Development.json: what `dotnet run --project src/Herald.Server` uses (launchSettings.json).
+        string[] args = ["--urls", "http://127.0.0.1:0", "--Herald:ApiKeys:0=" + HubInstance.Key];
+        var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateBuilder(new Microsoft.AspNetCore.Builder.WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+            EnvironmentName = "Development",
+        });
+        Herald.Server.Hosting.HubServiceCollectionExtensions.AddHeraldHub(builder);
+        Assert.True(Herald.Server.Hosting.HubServiceCollectionExtensions.Read(builder.Configuration).Demo.Enabled);
+        Assert.False(Herald.Server.Hosting.HubServiceCollectionExtensions.Read(HubInstance.CreateBuilder().Configuration).Demo.Enabled); // Production
+    }
+
+    [Fact]
+    public void Dotnet_run_starts_the_hub_in_the_development_environment()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Herald.slnx")))
+        {
+            dir = dir.Parent;
+        }
+
+        Assert.NotNull(dir);
+        using var launch = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.FullName, "src/Herald.Server/Properties/launchSettings.json")));
+        var profile = launch.RootElement.GetProperty("profiles").EnumerateObject().First().Value; // `dotnet run` uses the first
+        Assert.Equal("Development", profile.GetProperty("environmentVariables").GetProperty("ASPNETCORE_ENVIRONMENT").GetString());
+    }
+
+    [Fact]
     public async Task A_demo_client_cannot_join_another_sockets_id_room_nor_a_reserved_room()
     {
         await using var hub = await HubInstance.StartAsync("--Herald:Demo:Enabled=true");
