@@ -34,9 +34,19 @@ public sealed class TrustBoundaryTests
         Assert.Equal("""31["done"]""", await client.ReceiveTextAsync().DefaultTimeout());
 
         const int burst = 10; // SocketIOOptions.HandlerErrorLogRateLimit's default burst
+        Assert.Equal(burst, new SocketIOOptions().HandlerErrorLogRateLimit!.Burst);
         var logged = host.Errors.Errors.ToArray();
         Assert.InRange(logged.Length, 1, burst);
         Assert.All(logged, l => Assert.Contains("boom", l, StringComparison.Ordinal));
+        host.Errors.Errors.Clear();
+
+        // A second later the bucket has a token again: the next failure is logged, saying how many were left out.
+        time.Advance(TimeSpan.FromSeconds(1));
+        await client.SendAsync("""2["boom"]""").DefaultTimeout();
+        await client.SendAsync("""22["sync"]""").DefaultTimeout();
+        Assert.Equal("""32["done"]""", await client.ReceiveTextAsync().DefaultTimeout());
+        var next = Assert.Single(host.Errors.Errors);
+        Assert.Contains($"({2000 - burst} earlier failures", next, StringComparison.Ordinal);
         host.Errors.Errors.Clear();
     }
 
