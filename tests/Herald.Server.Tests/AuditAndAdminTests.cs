@@ -3,6 +3,8 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Herald.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Herald.Server.Tests;
 
@@ -40,6 +42,38 @@ public class AuditAndAdminTests
         Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, line.Level);
         Assert.Contains("127.0.0.1", line.Message, StringComparison.Ordinal);
         NoSecretIn(logs, WrongKey);
+    }
+
+    [Fact]
+    public async Task Outside_development_a_hub_without_credentials_logs_no_key_and_refuses_every_request()
+    {
+        var logs = new TestLogSink();
+        var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateBuilder(new Microsoft.AspNetCore.Builder.WebApplicationOptions
+        {
+            Args = ["--urls", "http://127.0.0.1:0"], // no Herald:ApiKeys, no Herald:Admin credentials; Production
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddProvider(logs);
+        Herald.Server.Hosting.HubServiceCollectionExtensions.AddHeraldHub(builder);
+        await using var app = builder.Build();
+        Herald.Server.Hosting.HubEndpointRouteBuilderExtensions.MapHeraldHub(app);
+        await app.StartAsync().DefaultTimeout();
+        try
+        {
+            var key = app.Services.GetRequiredService<Herald.Server.Hosting.HubKeys>().GeneratedKey!;
+            Assert.DoesNotContain(logs.Entries, e => e.Message.Contains(key, StringComparison.Ordinal));
+            Assert.Contains(logs.Entries, e => e.Message.Contains("refuse every request", StringComparison.Ordinal));
+            var address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+                .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
+            using var http = new HttpClient { BaseAddress = new Uri(address) };
+            using var admin = await http.GetAsync("/admin/api/overview").DefaultTimeout();
+            Assert.Equal(HttpStatusCode.Unauthorized, admin.StatusCode);
+        }
+        finally
+        {
+            await app.StopAsync().DefaultTimeout();
+        }
     }
 
     [Fact]

@@ -37,8 +37,13 @@ public sealed partial class HubKeys
     /// </summary>
     /// <param name="options">The hub options.</param>
     /// <param name="logger">Where the generated key is told.</param>
+    /// <param name="logGeneratedKey">
+    /// Whether a generated key is written to the log (the hub: in the Development environment only). Otherwise the
+    /// key is known to nobody, so the API and the dashboard refuse every request until credentials are configured, and
+    /// no secret lands in a production log.
+    /// </param>
     /// <returns>The keys.</returns>
-    public static HubKeys Create(HubOptions options, ILogger logger)
+    public static HubKeys Create(HubOptions options, ILogger logger, bool logGeneratedKey = true)
     {
         ArgumentNullException.ThrowIfNull(options);
         var keys = options.ApiKeys.Where(k => !string.IsNullOrEmpty(k)).Select(Hash).ToList();
@@ -48,7 +53,14 @@ public sealed partial class HubKeys
         {
             generated = Base64UrlEncode(RandomNumberGenerator.GetBytes(24));
             keys.Add(Hash(generated));
-            LogGeneratedKey(logger, generated);
+            if (logGeneratedKey)
+            {
+                LogGeneratedKey(logger, generated);
+            }
+            else
+            {
+                LogNoCredentials(logger);
+            }
         }
 
         return new HubKeys([.. keys], basic, basic is null ? null : options.Admin.Username, generated);
@@ -149,6 +161,9 @@ public sealed partial class HubKeys
     }
 
     private static string Base64UrlEncode(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    [LoggerMessage(2, LogLevel.Warning, "No Herald:ApiKeys nor Herald:Admin credentials are configured: the publish API and the dashboard (/admin) refuse every request until they are (a key is generated and logged in the Development environment only).")]
+    private static partial void LogNoCredentials(ILogger logger);
 
     [LoggerMessage(1, LogLevel.Warning, "No Herald:ApiKeys nor Herald:Admin credentials are configured: the publish API and the dashboard (/admin) accept this generated key until the hub stops: {Key}")]
     private static partial void LogGeneratedKey(ILogger logger, string key);

@@ -84,7 +84,8 @@ public static class HubServiceCollectionExtensions
         services.AddHeraldSessions();
 
         services.AddHttpContextAccessor();
-        services.AddSingleton(sp => HubKeys.Create(hub, sp.GetRequiredService<ILogger<HubKeys>>()));
+        var logGeneratedKey = builder.Environment.IsDevelopment(); // never a secret in a production log
+        services.AddSingleton(sp => HubKeys.Create(hub, sp.GetRequiredService<ILogger<HubKeys>>(), logGeneratedKey));
         services.AddSingleton<HubMetricsCollector>();
         services.AddSingleton(sp => new HubAudit(sp.GetRequiredService<ILoggerFactory>()));
         if (!string.IsNullOrEmpty(hub.OpenTelemetry.OtlpEndpoint))
