@@ -8,8 +8,15 @@ public sealed class EngineIOOptions
     /// <summary>The request path (<c>/engine.io/</c>; Socket.IO uses <c>/socket.io/</c>).</summary>
     public string Path { get; set; } = "/engine.io/";
 
-    /// <summary>The transports a client may use: <c>polling</c> and/or <c>websocket</c>.</summary>
-    public IList<string> Transports { get; set; } = [EngineTransports.Polling, EngineTransports.WebSocket];
+    /// <summary>
+    /// The transports a client may use: <c>polling</c> and/or <c>websocket</c>; empty (the default) allows both. The
+    /// default is an empty list, not the two names, so that a list bound from configuration
+    /// (<c>Engine:Transports:0=websocket</c>) replaces it instead of being appended to it.
+    /// </summary>
+    public IList<string> Transports { get; set; } = [];
+
+    /// <summary>The transports in force: <see cref="Transports"/>, or both when it is empty.</summary>
+    public IReadOnlyList<string> EffectiveTransports => Transports.Count > 0 ? [.. Transports] : [EngineTransports.Polling, EngineTransports.WebSocket];
 
     /// <summary>Whether a polling session may upgrade to WebSocket (advertised in the handshake).</summary>
     public bool AllowUpgrades { get; set; } = true;
@@ -100,21 +107,93 @@ public sealed class EngineIOOptions
     /// </summary>
     public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// What is wrong with these options, one entry per problem, each starting with the option's path as configuration
+    /// names it (<c>Cors:Origins:0: ...</c>); empty when they are valid. The server refuses to start with any.
+    /// </summary>
+    /// <returns>The problems.</returns>
+    public IReadOnlyList<string> GetErrors()
+    {
+        var errors = new List<string>();
+        void Positive(string name, TimeSpan value)
+        {
+            if (value <= TimeSpan.Zero)
+            {
+                errors.Add($"{name}: {value} must be positive.");
+            }
+        }
+
+        void PositiveNumber(string name, long? value)
+        {
+            if (value is <= 0)
+            {
+                errors.Add($"{name}: {value} must be positive.");
+            }
+        }
+
+        Positive(nameof(PingInterval), PingInterval);
+        Positive(nameof(PingTimeout), PingTimeout);
+        Positive(nameof(UpgradeTimeout), UpgradeTimeout);
+        Positive(nameof(CloseTimeout), CloseTimeout);
+        PositiveNumber(nameof(MaxHttpBufferSize), MaxHttpBufferSize);
+        PositiveNumber(nameof(MaxOutboundQueue), MaxOutboundQueue);
+        PositiveNumber(nameof(MaxOutboundBytes), MaxOutboundBytes);
+        PositiveNumber(nameof(MaxConnections), MaxConnections);
+        PositiveNumber(nameof(MaxConnectionsPerIp), MaxConnectionsPerIp);
+        if (HandshakeRateLimitPerIp is { PermitsPerSecond: <= 0 } or { Burst: <= 0 })
+        {
+            errors.Add($"{nameof(HandshakeRateLimitPerIp)}: PermitsPerSecond and Burst must be positive.");
+        }
+
+        if (TimeProvider is null)
+        {
+            errors.Add($"{nameof(TimeProvider)}: is required.");
+        }
+
+        if (Transports is null)
+        {
+            errors.Add($"{nameof(Transports)}: is required (empty allows both).");
+        }
+        else
+        {
+            for (var i = 0; i < Transports.Count; i++)
+            {
+                if (Transports[i] is not (EngineTransports.Polling or EngineTransports.WebSocket))
+                {
+                    errors.Add($"{nameof(Transports)}:{i}: '{Transports[i]}' is not a transport ('{EngineTransports.Polling}' or '{EngineTransports.WebSocket}').");
+                }
+            }
+        }
+
+        if (Cors is { } cors)
+        {
+            for (var i = 0; i < cors.Origins.Count; i++)
+            {
+                var origin = cors.Origins[i];
+                if (origin == "*")
+                {
+                    if (cors.Credentials)
+                    {
+                        errors.Add("Cors: the origin '*' cannot go with Credentials (any site could act with the visitor's cookies); list the origins.");
+                    }
+                }
+                else if (!EngineIOCorsOptions.IsOrigin(origin))
+                {
+                    errors.Add($"Cors:Origins:{i}: '{origin}' is not an origin (scheme://host[:port], no path) nor '*'.");
+                }
+            }
+        }
+
+        return errors;
+    }
+
     internal void Validate()
     {
-        if (PingInterval <= TimeSpan.Zero || PingTimeout <= TimeSpan.Zero || UpgradeTimeout <= TimeSpan.Zero || CloseTimeout <= TimeSpan.Zero)
+        var errors = GetErrors();
+        if (errors.Count > 0)
         {
-            throw new ArgumentException("Engine.IO timeouts must be positive.");
+            throw new ArgumentException("Invalid Engine.IO options: " + string.Join(" ", errors));
         }
-
-        if (MaxHttpBufferSize <= 0 || MaxOutboundQueue <= 0 || MaxOutboundBytes <= 0 || MaxConnections <= 0 || MaxConnectionsPerIp <= 0
-            || HandshakeRateLimitPerIp is { PermitsPerSecond: <= 0 } or { Burst: <= 0 })
-        {
-            throw new ArgumentException("Engine.IO limits must be positive.");
-        }
-
-        ArgumentNullException.ThrowIfNull(TimeProvider);
-        ArgumentNullException.ThrowIfNull(Transports);
     }
 }
 
@@ -141,8 +220,12 @@ public static class EngineTransports
 /// <summary>CORS settings of an Engine.IO endpoint.</summary>
 public sealed class EngineIOCorsOptions
 {
-    /// <summary>The allowed origins (<c>https://example.com</c>); <c>*</c> allows any origin.</summary>
-    public IList<string> Origins { get; set; } = ["*"];
+    /// <summary>
+    /// The allowed origins (<c>https://example.com</c>); <c>*</c> allows any origin (not with <see cref="Credentials"/>).
+    /// Empty (the default) allows none: CORS stays closed until origins are listed, and a list bound from
+    /// configuration is the whole list. The origin <c>null</c> (sandboxed frames, <c>file:</c> pages) is never echoed.
+    /// </summary>
+    public IList<string> Origins { get; set; } = [];
 
     /// <summary>Whether credentials (cookies) are allowed; the request's origin is then echoed instead of <c>*</c>.</summary>
     public bool Credentials { get; set; }
@@ -152,6 +235,14 @@ public sealed class EngineIOCorsOptions
 
     /// <summary>How long a browser may cache a preflight answer; null sends no <c>Access-Control-Max-Age</c>.</summary>
     public TimeSpan? MaxAge { get; set; }
+
+    /// <summary>Whether <paramref name="value"/> is a serialized origin: <c>http(s)://host[:port]</c>, no path, no trailing slash.</summary>
+    /// <param name="value">The value.</param>
+    /// <returns>True for an origin.</returns>
+    public static bool IsOrigin(string? value)
+        => value is not null && Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+            && uri.AbsolutePath == "/" && !value.EndsWith('/') && string.IsNullOrEmpty(uri.Query) && string.IsNullOrEmpty(uri.Fragment)
+            && string.IsNullOrEmpty(uri.UserInfo);
 }
 
 /// <summary>The cookie holding the session id, set on the handshake response.</summary>

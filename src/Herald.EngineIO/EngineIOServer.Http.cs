@@ -78,7 +78,7 @@ public sealed partial class EngineIOServer
         {
             headers.AccessControlAllowOrigin = "*";
         }
-        else if (origin.Length > 0 && (any || cors.Origins.Contains(origin)))
+        else if (origin.Length > 0 && origin != "null" && (any || cors.Origins.Contains(origin)))
         {
             headers.AccessControlAllowOrigin = origin;
             headers.Vary = HeaderNames.Origin;

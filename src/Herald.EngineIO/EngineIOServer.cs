@@ -24,6 +24,7 @@ public sealed partial class EngineIOServer : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ITimer _sweepTimer;
     private readonly string[] _handshakeUpgrades;
+    private readonly string[] _transports;
     private readonly ConcurrentDictionary<string, long> _clientClosedPolls = new(StringComparer.Ordinal);
     private int _sweeping;
     private volatile bool _disposed;
@@ -41,7 +42,8 @@ public sealed partial class EngineIOServer : IAsyncDisposable
         _time = options.TimeProvider;
         PingIntervalTicks = ToTimestamp(options.PingInterval);
         PingTimeoutTicks = ToTimestamp(options.PingTimeout);
-        _handshakeUpgrades = options.AllowUpgrades && options.Transports.Contains(EngineTransports.WebSocket)
+        _transports = [.. options.EffectiveTransports];
+        _handshakeUpgrades = options.AllowUpgrades && _transports.AsSpan().Contains(EngineTransports.WebSocket)
             ? [EngineTransports.WebSocket]
             : [];
 
@@ -109,7 +111,7 @@ public sealed partial class EngineIOServer : IAsyncDisposable
 
         var query = request.Query;
         var transport = query["transport"];
-        if (transport.Count != 1 || !Options.Transports.Contains(transport[0]!))
+        if (transport.Count != 1 || !_transports.AsSpan().Contains(transport[0]!))
         {
             await RejectAsync(context, EngineErrorCode.UnknownTransport);
             return;

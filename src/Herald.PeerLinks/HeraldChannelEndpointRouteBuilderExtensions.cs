@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging;
 namespace Microsoft.AspNetCore.Builder;
 
 /// <summary>Maps the endpoint at which other nodes link to this node's message channel.</summary>
-public static class HeraldChannelEndpointRouteBuilderExtensions
+public static partial class HeraldChannelEndpointRouteBuilderExtensions
 {
     /// <summary>
     /// Maps the peer-link endpoint (a WebSocket, GET) served by the <see cref="PeerLinkServer"/> of
@@ -33,6 +33,7 @@ public static class HeraldChannelEndpointRouteBuilderExtensions
 
         var stopping = services.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None;
         var loggerFactory = services.GetService<ILoggerFactory>() ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
+        var audit = new RefusalAudit(loggerFactory.CreateLogger("Herald.Audit"));
 
         // Kestrel exposes WebSockets through the WebSockets middleware only; it runs here per request so that
         // the endpoint works whether or not the app called UseWebSockets. Keep-alive is the server's own.
@@ -45,6 +46,7 @@ public static class HeraldChannelEndpointRouteBuilderExtensions
             {
                 if (!server.IsAuthorized(context.Request.Headers[PeerLinkHeaders.Key]))
                 {
+                    audit.Refused(context);
                     context.Response.StatusCode = StatusCodes.Status401Unauthorized;
                     return Task.CompletedTask;
                 }
@@ -70,5 +72,43 @@ public static class HeraldChannelEndpointRouteBuilderExtensions
         }).ConfigureAwait(false);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, context.RequestAborted);
         await server.RunAsync(socket, context.Request.Headers[PeerLinkHeaders.Node], linked.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// An audit line (category <c>Herald.Audit</c>, Warning) per refused link attempt, with the remote address and
+    /// whether a key was presented, never the key; at most 10 per second after a burst of 50, the rest counted.
+    /// </summary>
+    private sealed partial class RefusalAudit(ILogger logger)
+    {
+        private readonly Lock _lock = new();
+        private double _tokens = 50;
+        private long _updated = TimeProvider.System.GetTimestamp();
+        private int _suppressed;
+
+        public void Refused(HttpContext context)
+        {
+            int suppressed;
+            lock (_lock)
+            {
+                var now = TimeProvider.System.GetTimestamp();
+                _tokens = Math.Min(50, _tokens + ((double)(now - _updated) / TimeProvider.System.TimestampFrequency * 10));
+                _updated = now;
+                if (_tokens < 1)
+                {
+                    _suppressed++;
+                    return;
+                }
+
+                _tokens -= 1;
+                suppressed = _suppressed;
+                _suppressed = 0;
+            }
+
+            var presented = context.Request.Headers.ContainsKey(PeerLinkHeaders.Key) ? "wrong key" : "no key";
+            LogRefused(logger, context.Connection.RemoteIpAddress?.ToString() ?? "-", presented, suppressed);
+        }
+
+        [LoggerMessage(1130, LogLevel.Warning, "Refused a peer link from {RemoteAddress}: {Reason} in the Herald-Key header ({Suppressed} earlier refusals not logged)", EventName = "PeerLinkRefused")]
+        private static partial void LogRefused(ILogger logger, string remoteAddress, string reason, int suppressed);
     }
 }

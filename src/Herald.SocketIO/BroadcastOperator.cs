@@ -132,13 +132,26 @@ public sealed class BroadcastOperator
 
     private static string[] Union(string[] current, IEnumerable<string> rooms)
     {
-        var result = current;
-        foreach (var room in rooms)
+        ArgumentNullException.ThrowIfNull(rooms);
+        if (rooms is string[] { Length: <= 1 } few)
         {
-            result = Union(result, room);
+            return few.Length == 0 ? current : Union(current, few[0]);
         }
 
-        return result;
+        // Linear: a set of what is already there (appending one by one with IndexOf and a copy was quadratic in
+        // time and allocations for the thousands of rooms an API request can name; issue 13).
+        var seen = new HashSet<string>(current, StringComparer.Ordinal);
+        var result = new List<string>(current);
+        foreach (var room in rooms)
+        {
+            ArgumentNullException.ThrowIfNull(room);
+            if (seen.Add(room))
+            {
+                result.Add(room);
+            }
+        }
+
+        return result.Count == current.Length ? current : [.. result];
     }
 }
 

@@ -369,6 +369,12 @@ public class InMemoryAdapter : IAdapter
         lock (_lock)
         {
             var targets = ArrayPool<Socket>.Shared.Rent(Math.Max(Estimate(rooms), 1));
+            if (rooms.Count > SmallRoomList || except.Count > SmallRoomList)
+            {
+                CollectMany(rooms, except, ref targets, ref count);
+                return targets;
+            }
+
             if (rooms.Count == 0)
             {
                 foreach (var id in _sids.Keys)
@@ -399,6 +405,53 @@ public class InMemoryAdapter : IAdapter
             }
 
             return targets;
+        }
+    }
+
+    // Up to this many rooms (or excepted rooms), a socket's earlier rooms and exclusions are looked up room by room,
+    // allocation-free (the common broadcast: one room, a few at most). Past it, that lookup would cost rooms × members
+    // (a request naming 100,000 rooms took seconds, issue 13), so CollectMany builds sets once instead.
+    private const int SmallRoomList = 8;
+
+    private void CollectMany(IReadOnlyList<string> rooms, IReadOnlyList<string> except, ref Socket[] targets, ref int count)
+    {
+        var excluded = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < except.Count; i++)
+        {
+            if (_rooms.TryGetValue(except[i], out var members))
+            {
+                excluded.UnionWith(members);
+            }
+        }
+
+        if (rooms.Count == 0)
+        {
+            foreach (var id in _sids.Keys)
+            {
+                if (!excluded.Contains(id))
+                {
+                    Add(ref targets, ref count, id);
+                }
+            }
+
+            return;
+        }
+
+        var seen = excluded; // an excluded socket and one already added are skipped alike
+        for (var r = 0; r < rooms.Count; r++)
+        {
+            if (!_rooms.TryGetValue(rooms[r], out var members))
+            {
+                continue;
+            }
+
+            foreach (var id in members)
+            {
+                if (seen.Add(id))
+                {
+                    Add(ref targets, ref count, id);
+                }
+            }
         }
     }
 

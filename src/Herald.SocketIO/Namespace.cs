@@ -136,6 +136,11 @@ public partial class Namespace
             client.ConnectFailed(Name);
             var message = rejection?.Message ?? "Connection rejected";
             SocketIOLog.ConnectionRejected(Server.Logger, Name, message);
+            if (client.TryTakeErrorLog(out _))
+            {
+                SocketIOLog.AuditConnectRefused(Server.AuditLogger, SocketIOLog.Printable(Name), handshake.Address ?? "-", SocketIOLog.Printable(message));
+            }
+
             var data = (rejection as ConnectionRejectedException)?.ErrorData;
             client.Send(Protocol.SocketIO.SocketIOPacketEncoder.EncodeConnectError(Name, message, data, Server.JsonOptions), isVolatile: false);
             return;

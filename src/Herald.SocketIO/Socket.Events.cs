@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Herald.Protocol.SocketIO;
+using Microsoft.Extensions.Logging;
 
 namespace Herald.SocketIO;
 
@@ -146,7 +147,7 @@ public sealed partial class Socket
             }
             catch (Exception ex)
             {
-                SocketIOLog.HandlerError(Logger, name, Id, ex);
+                LogHandlerError(name, ex);
             }
         }
 
@@ -238,7 +239,7 @@ public sealed partial class Socket
                 }
                 catch (Exception ex)
                 {
-                    SocketIOLog.HandlerError(Logger, evt.Name, Id, ex);
+                    LogHandlerError(evt.Name, ex);
                     RaiseError(ex);
                     continue;
                 }
@@ -262,13 +263,27 @@ public sealed partial class Socket
         }
         catch (Exception ex)
         {
-            SocketIOLog.HandlerError(Logger, evt.Name, Id, ex);
+            LogHandlerError(evt.Name, ex);
             RaiseError(ex);
         }
         finally
         {
             evt.Release();
         }
+    }
+
+    /// <summary>
+    /// Logs a handler failure within the connection's <see cref="SocketIOOptions.HandlerErrorLogRateLimit"/>, with the
+    /// event name clipped and stripped of control characters (it is the client's string: up to the payload bound).
+    /// </summary>
+    private void LogHandlerError(string eventName, Exception ex)
+    {
+        if (!Logger.IsEnabled(LogLevel.Error) || !Client.TryTakeErrorLog(out var suppressed))
+        {
+            return;
+        }
+
+        SocketIOLog.HandlerError(Logger, SocketIOLog.Printable(eventName), Id, suppressed, ex);
     }
 
     private void RaiseError(Exception error)
@@ -281,7 +296,7 @@ public sealed partial class Socket
             }
             catch (Exception ex)
             {
-                SocketIOLog.HandlerError(Logger, "error", Id, ex);
+                LogHandlerError("error", ex);
             }
         }
     }
@@ -296,7 +311,7 @@ public sealed partial class Socket
             }
             catch (Exception ex)
             {
-                SocketIOLog.HandlerError(Logger, "disconnect", Id, ex);
+                LogHandlerError("disconnect", ex);
             }
         }
     }
@@ -311,7 +326,7 @@ public sealed partial class Socket
             }
             catch (Exception ex)
             {
-                SocketIOLog.HandlerError(Logger, eventName, Id, ex);
+                LogHandlerError(eventName, ex);
             }
         }
     }

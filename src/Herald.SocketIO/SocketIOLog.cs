@@ -4,11 +4,51 @@ namespace Herald.SocketIO;
 
 internal static partial class SocketIOLog
 {
+    /// <summary>The log category of audit lines (authentication failures, refused connections, admin actions).</summary>
+    public const string AuditCategory = "Herald.Audit";
+
+    [LoggerMessage(20, LogLevel.Warning, "Socket.IO connection to {Namespace} refused by a middleware (remote {RemoteAddress}): {Message}", EventName = "AuditConnectRefused")]
+    public static partial void AuditConnectRefused(ILogger logger, string @namespace, string remoteAddress, string message);
+
+    /// <summary>The longest client-chosen string (event or namespace name) put in a log line.</summary>
+    public const int MaxLoggedName = 64;
+
+    /// <summary>
+    /// A client-chosen name made safe for a log line: at most <see cref="MaxLoggedName"/> characters (then <c>…</c>),
+    /// control characters (line breaks that would forge log lines) as <c>?</c>.
+    /// </summary>
+    public static string Printable(string name)
+    {
+        var clipped = name.Length <= MaxLoggedName ? name : name[..MaxLoggedName];
+        var clean = true;
+        foreach (var c in clipped)
+        {
+            if (char.IsControl(c))
+            {
+                clean = false;
+                break;
+            }
+        }
+
+        if (!clean)
+        {
+            clipped = string.Create(clipped.Length, clipped, static (span, source) =>
+            {
+                for (var i = 0; i < source.Length; i++)
+                {
+                    span[i] = char.IsControl(source[i]) ? '?' : source[i];
+                }
+            });
+        }
+
+        return clipped.Length == name.Length ? clipped : clipped + "…";
+    }
+
     [LoggerMessage(1, LogLevel.Debug, "Closing connection {ConnectionId}: invalid Socket.IO packet ({Reason}).", EventName = "InvalidPacket")]
     public static partial void InvalidPacket(ILogger logger, string connectionId, string reason);
 
-    [LoggerMessage(2, LogLevel.Error, "Handler of '{EventName}' failed on socket {SocketId}.", EventName = "HandlerError")]
-    public static partial void HandlerError(ILogger logger, string eventName, string socketId, Exception exception);
+    [LoggerMessage(2, LogLevel.Error, "Handler of '{EventName}' failed on socket {SocketId} ({Suppressed} earlier failures on this connection not logged, SocketIOOptions.HandlerErrorLogRateLimit).", EventName = "HandlerError")]
+    public static partial void HandlerError(ILogger logger, string eventName, string socketId, int suppressed, Exception exception);
 
     [LoggerMessage(3, LogLevel.Debug, "Ignoring an acknowledgement with unknown id {AckId} on socket {SocketId}.", EventName = "UnknownAck")]
     public static partial void UnknownAck(ILogger logger, long ackId, string socketId);

@@ -59,4 +59,71 @@ public sealed class SocketIOOptions
 
     /// <summary>Connection-state recovery settings; null (the default) turns recovery off.</summary>
     public ConnectionStateRecoveryOptions? ConnectionStateRecovery { get; set; }
+
+    /// <summary>
+    /// A token bucket on the Error-level logs of handler failures (an event, ack, any-listener or error handler that
+    /// threw) of one Engine.IO connection (default 1 per second, burst 10; null turns it off). A client can make a
+    /// handler throw on every event it sends; without a bound that is an error with a stack trace per packet, which
+    /// floods the logs and hides everything else. Past the bucket the failures are counted, and the next one logged
+    /// says how many were left out.
+    /// </summary>
+    public EngineIORateLimit? HandlerErrorLogRateLimit { get; set; } = new() { PermitsPerSecond = 1, Burst = 10 };
+
+    /// <summary>
+    /// What is wrong with these options (the Engine.IO ones included, as <c>Engine:...</c>), one entry per problem, each
+    /// starting with the option's path as configuration names it; empty when they are valid.
+    /// </summary>
+    /// <returns>The problems.</returns>
+    public IReadOnlyList<string> GetErrors()
+    {
+        var errors = new List<string>();
+        if (ConnectTimeout <= TimeSpan.Zero)
+        {
+            errors.Add($"{nameof(ConnectTimeout)}: {ConnectTimeout} must be positive.");
+        }
+
+        if (MaxAttachments < 0)
+        {
+            errors.Add($"{nameof(MaxAttachments)}: {MaxAttachments} must not be negative.");
+        }
+
+        if (MaxRoomsPerSocket <= 0)
+        {
+            errors.Add($"{nameof(MaxRoomsPerSocket)}: {MaxRoomsPerSocket} must be positive.");
+        }
+
+        if (MaxNamespacesPerConnection <= 0)
+        {
+            errors.Add($"{nameof(MaxNamespacesPerConnection)}: {MaxNamespacesPerConnection} must be positive.");
+        }
+
+        if (ConnectRateLimit is { PermitsPerSecond: <= 0 or double.NaN } or { Burst: <= 0 })
+        {
+            errors.Add($"{nameof(ConnectRateLimit)}: PermitsPerSecond and Burst must be positive.");
+        }
+
+        if (HandlerErrorLogRateLimit is { PermitsPerSecond: <= 0 or double.NaN } or { Burst: <= 0 })
+        {
+            errors.Add($"{nameof(HandlerErrorLogRateLimit)}: PermitsPerSecond and Burst must be positive.");
+        }
+
+        if (ConnectionStateRecovery is { } recovery && (recovery.MaxDisconnectionDuration <= TimeSpan.Zero || recovery.MaxPackets <= 0 || recovery.MaxSessions <= 0))
+        {
+            errors.Add($"{nameof(ConnectionStateRecovery)}: MaxDisconnectionDuration, MaxPackets and MaxSessions must be positive.");
+        }
+
+        if (Engine is null)
+        {
+            errors.Add($"{nameof(Engine)}: is required.");
+        }
+        else
+        {
+            foreach (var e in Engine.GetErrors())
+            {
+                errors.Add($"{nameof(Engine)}:{e}");
+            }
+        }
+
+        return errors;
+    }
 }

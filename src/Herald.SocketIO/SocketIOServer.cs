@@ -35,9 +35,17 @@ public sealed partial class SocketIOServer : IEngineConnectionHandler
             throw new ArgumentOutOfRangeException(nameof(SocketIOOptions.ConnectRateLimit), "The connect rate and burst must be positive.");
         }
 
+        if (Options.HandlerErrorLogRateLimit is { PermitsPerSecond: <= 0 or double.NaN } or { Burst: <= 0 })
+        {
+            throw new ArgumentOutOfRangeException(nameof(SocketIOOptions.HandlerErrorLogRateLimit), "The rate and burst must be positive.");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(Options.MaxAttachments, nameof(SocketIOOptions.MaxAttachments));
+
         JsonOptions = SocketIOJson.CreateOptions(Options.JsonSerializerOptions);
         TimeProvider = Options.TimeProvider;
         Logger = (ILogger?)loggerFactory?.CreateLogger<SocketIOServer>() ?? NullLogger.Instance;
+        AuditLogger = loggerFactory?.CreateLogger(SocketIOLog.AuditCategory) ?? NullLogger.Instance;
         Sockets = Of("/");
         SocketIOMetrics.Register(this);
     }
@@ -63,6 +71,9 @@ public sealed partial class SocketIOServer : IEngineConnectionHandler
     internal TimeProvider TimeProvider { get; }
 
     internal ILogger Logger { get; }
+
+    /// <summary>Security-relevant events (refused connections) under the <c>Herald.Audit</c> category.</summary>
+    internal ILogger AuditLogger { get; }
 
     /// <summary>The namespace <paramref name="name"/>, created when it does not exist (a leading <c>/</c> is added if missing).</summary>
     public Namespace Of(string name)

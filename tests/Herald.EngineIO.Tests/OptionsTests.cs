@@ -47,7 +47,7 @@ public class OptionsTests
     [Fact]
     public async Task Cors_Star_AlsoOnErrors()
     {
-        await using var host = await EngineIOTestHost.StartAsync(o => o.Cors = new EngineIOCorsOptions());
+        await using var host = await EngineIOTestHost.StartAsync(o => o.Cors = new EngineIOCorsOptions { Origins = ["*"] });
         using var http = host.CreateClient().Http;
         using var response = await http.GetAsync("/engine.io/?EIO=4&transport=nope").DefaultTimeout();
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);

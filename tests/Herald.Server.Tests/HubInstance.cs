@@ -36,9 +36,18 @@ public sealed class HubInstance : IAsyncDisposable
         return builder;
     }
 
-    public static async Task<HubInstance> StartAsync(params string[] settings)
+    public static Task<HubInstance> StartAsync(params string[] settings) => StartAsync(null, settings);
+
+    /// <summary>Starts the hub with every log entry (any level, any category) kept in <paramref name="logs"/>.</summary>
+    public static async Task<HubInstance> StartAsync(TestLogSink? logs, params string[] settings)
     {
         var builder = CreateBuilder(settings);
+        if (logs is not null)
+        {
+            builder.Logging.SetMinimumLevel(LogLevel.Trace);
+            builder.Logging.AddProvider(logs);
+        }
+
         builder.AddHeraldHub();
         var app = builder.Build();
         app.MapHeraldHub();

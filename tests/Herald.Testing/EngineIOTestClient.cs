@@ -69,19 +69,28 @@ public sealed class EngineIOTestClient : IAsyncDisposable
     }
 
     /// <summary>Opens a WebSocket-only session and reads its open packet.</summary>
-    public static async Task<EngineIOTestClient> ConnectWebSocketAsync(Uri baseUri, string path = "/engine.io/")
+    public static async Task<EngineIOTestClient> ConnectWebSocketAsync(Uri baseUri, string path = "/engine.io/", string? query = null)
     {
         var client = Create(baseUri, path);
+        client.Query = query;
         await client.OpenWebSocketAsync(withSid: false);
         var open = await client.ReceiveAsync() ?? throw new InvalidOperationException("Closed before the handshake.");
         client.ReadHandshake(open.Text!);
         return client;
     }
 
+    /// <summary>Query parameters added to every request of this client (<c>token=abc</c>), as a page's <c>io(url, { query })</c> does.</summary>
+    public string? Query { get; set; }
+
     /// <summary>The endpoint URL for a transport, with EIO=4 and (optionally) the sid.</summary>
     public string Url(string transport, bool withSid = true, string? extraQuery = null)
     {
         var url = $"{_path}?EIO=4&transport={transport}";
+        if (Query is not null)
+        {
+            url += "&" + Query;
+        }
+
         if (withSid && Sid is not null)
         {
             url += "&sid=" + Uri.EscapeDataString(Sid);

@@ -20,8 +20,8 @@ public sealed class SocketIOTestClient : IAsyncDisposable
 
     public EngineIOTestClient Engine { get; }
 
-    public static async Task<SocketIOTestClient> ConnectWebSocketAsync(Uri baseUri, string path = "/socket.io/")
-        => new(await EngineIOTestClient.ConnectWebSocketAsync(baseUri, path), polling: false);
+    public static async Task<SocketIOTestClient> ConnectWebSocketAsync(Uri baseUri, string path = "/socket.io/", string? query = null)
+        => new(await EngineIOTestClient.ConnectWebSocketAsync(baseUri, path, query), polling: false);
 
     public static async Task<SocketIOTestClient> ConnectPollingAsync(Uri baseUri, string path = "/socket.io/")
         => new(await EngineIOTestClient.ConnectPollingAsync(baseUri, path), polling: true);

@@ -57,9 +57,18 @@ internal sealed class PeerFrame
 internal sealed class PeerFrameSender
 {
     private readonly Channel<PeerFrame> _queue;
+    private readonly long _maxBytes;
+    private long _queuedBytes;
 
-    public PeerFrameSender(int capacity)
+    /// <summary>A queue of at most <paramref name="capacity"/> frames and <paramref name="maxBytes"/> bytes.</summary>
+    /// <remarks>
+    /// The byte bound counts what the queue keeps alive (frames are shared with other queues, but once those have
+    /// sent them this one alone holds them). A single frame larger than the bound is still accepted when the queue is
+    /// empty, so that a bound below the frame size limit cannot block a link for good.
+    /// </remarks>
+    public PeerFrameSender(int capacity, long maxBytes = long.MaxValue)
     {
+        _maxBytes = maxBytes;
         _queue = Channel.CreateBounded<PeerFrame>(new BoundedChannelOptions(capacity)
         {
             SingleReader = true,
@@ -70,15 +79,26 @@ internal sealed class PeerFrameSender
     /// <summary>Queues <paramref name="frame"/> (taking a reference); false when the queue is full or completed.</summary>
     public bool TryEnqueue(PeerFrame frame)
     {
+        var queued = Interlocked.Add(ref _queuedBytes, frame.Length);
+        if (queued > _maxBytes && queued != frame.Length)
+        {
+            Interlocked.Add(ref _queuedBytes, -frame.Length);
+            return false;
+        }
+
         frame.AddReference();
         if (_queue.Writer.TryWrite(frame))
         {
             return true;
         }
 
+        Interlocked.Add(ref _queuedBytes, -frame.Length);
         frame.Release();
         return false;
     }
+
+    /// <summary>The bytes of the frames queued and not yet written.</summary>
+    public long QueuedBytes => Interlocked.Read(ref _queuedBytes);
 
     /// <summary>Writes queued frames until <see cref="Complete"/> or the socket fails.</summary>
     public async Task RunAsync(WebSocket socket, CancellationToken cancellationToken)
@@ -96,6 +116,7 @@ internal sealed class PeerFrameSender
                     }
                     finally
                     {
+                        Interlocked.Add(ref _queuedBytes, -frame.Length);
                         frame.Release();
                     }
                 }
@@ -116,6 +137,7 @@ internal sealed class PeerFrameSender
         _queue.Writer.TryComplete();
         while (_queue.Reader.TryRead(out var frame))
         {
+            Interlocked.Add(ref _queuedBytes, -frame.Length);
             frame.Release();
         }
     }

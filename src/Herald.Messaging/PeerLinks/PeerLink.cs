@@ -187,7 +187,7 @@ public sealed class PeerLink : IAsyncDisposable
             }
         }
 
-        var connection = new PeerLinkConnection(socket, _options.MaxQueuedFrames);
+        var connection = new PeerLinkConnection(socket, _options.MaxQueuedFrames, _options.MaxQueuedBytes);
         connection.StartSending(token);
         var confirmations = _owner.Attach(this, connection);
         var receiving = ReceiveLoopAsync(socket, reader, connection, token);

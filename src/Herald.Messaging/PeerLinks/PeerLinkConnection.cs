@@ -7,7 +7,7 @@ namespace Herald.Messaging.PeerLinks;
 /// One live WebSocket of a <see cref="PeerLink"/>: its send queue and the subscriptions waiting for the
 /// node's confirmation. A new one is made for every reconnection, so nothing of a dead socket leaks into the next.
 /// </summary>
-internal sealed class PeerLinkConnection(WebSocket socket, int maxQueuedFrames)
+internal sealed class PeerLinkConnection(WebSocket socket, int maxQueuedFrames, long maxQueuedBytes = long.MaxValue)
 {
     private readonly ConcurrentDictionary<long, TaskCompletionSource> _pending = new();
     private long _nextId;
@@ -15,7 +15,7 @@ internal sealed class PeerLinkConnection(WebSocket socket, int maxQueuedFrames)
 
     public WebSocket Socket { get; } = socket;
 
-    public PeerFrameSender Sender { get; } = new(maxQueuedFrames);
+    public PeerFrameSender Sender { get; } = new(maxQueuedFrames, maxQueuedBytes);
 
     public Task Sending { get; private set; } = Task.CompletedTask;
 

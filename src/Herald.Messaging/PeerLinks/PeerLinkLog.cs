@@ -40,8 +40,8 @@ internal static partial class PeerLinkLog
     [LoggerMessage(1121, LogLevel.Information, "Node '{Remote}' unlinked ({Status} {Description}).")]
     public static partial void SessionEnded(ILogger logger, string remote, WebSocketCloseStatus? status, string description);
 
-    [LoggerMessage(1122, LogLevel.Warning, "Node '{Remote}' does not keep up: {Count} frames queued; disconnecting it.")]
-    public static partial void SessionOverflow(ILogger logger, string remote, int count);
+    [LoggerMessage(1122, LogLevel.Warning, "Node '{Remote}' does not keep up: its send queue is full ({Count} frames or {Bytes} bytes); disconnecting it.")]
+    public static partial void SessionOverflow(ILogger logger, string remote, int count, long bytes);
 
     [LoggerMessage(1123, LogLevel.Warning, "Node '{Remote}' published on '{Channel}' but the bus refused it.")]
     public static partial void SessionPublishFailed(ILogger logger, string remote, string channel, Exception exception);

@@ -33,6 +33,12 @@ public sealed class PeerLinkOptions
     /// <summary>Frames queued for sending per link (default 10,000); a publication that finds the queue full is not forwarded on that link.</summary>
     public int MaxQueuedFrames { get; set; } = 10_000;
 
+    /// <summary>
+    /// Bytes queued for sending per link (default 32 MiB, two maximum-size frames); a publication that would go over
+    /// it is not forwarded on that link. Without it the frame bound alone lets a stalled peer hold 10,000 × 16 MiB.
+    /// </summary>
+    public long MaxQueuedBytes { get; set; } = 32L * 1024 * 1024;
+
     /// <summary>The clock of reconnection delays (tests inject their own).</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 }
@@ -54,6 +60,12 @@ public sealed class PeerLinkServerOptions
 
     /// <summary>Frames queued for one linked node (default 10,000); a node that lets its queue fill up is disconnected (1008) and reconnects.</summary>
     public int MaxQueuedFrames { get; set; } = 10_000;
+
+    /// <summary>
+    /// Bytes queued for one linked node (default 32 MiB, two maximum-size frames); a node that stops reading while
+    /// more than this waits for it is disconnected (1008) and reconnects, as with <see cref="MaxQueuedFrames"/>.
+    /// </summary>
+    public long MaxQueuedBytes { get; set; } = 32L * 1024 * 1024;
 
     /// <summary>Channels and patterns one linked node may subscribe to (default 10,000).</summary>
     public int MaxSubscriptions { get; set; } = 10_000;

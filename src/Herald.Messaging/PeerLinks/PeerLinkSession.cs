@@ -33,7 +33,7 @@ internal sealed class PeerLinkSession
         _options = options;
         _remote = remote;
         _logger = logger;
-        _sender = new PeerFrameSender(options.MaxQueuedFrames);
+        _sender = new PeerFrameSender(options.MaxQueuedFrames, options.MaxQueuedBytes);
     }
 
     public async Task RunAsync(CancellationToken stopping)
@@ -52,7 +52,7 @@ internal sealed class PeerLinkSession
         }
         catch (OperationCanceledException) when (_overflowed)
         {
-            PeerLinkLog.SessionOverflow(_logger, _remote, _options.MaxQueuedFrames);
+            PeerLinkLog.SessionOverflow(_logger, _remote, _options.MaxQueuedFrames, _options.MaxQueuedBytes);
             (status, description) = (WebSocketCloseStatus.PolicyViolation, "send queue full");
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)

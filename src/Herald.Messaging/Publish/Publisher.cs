@@ -85,10 +85,11 @@ public sealed class Publisher
         args ??= [null];
         var rooms = new List<string>();
         var names = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var channel in channels)
         {
             var room = HeraldRooms.Channel(channel);
-            if (!rooms.Contains(room))
+            if (seen.Add(room))
             {
                 rooms.Add(room);
                 names.Add(channel);

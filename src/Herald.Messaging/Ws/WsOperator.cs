@@ -139,11 +139,21 @@ public sealed class WsOperator
     private static string[] Union(IReadOnlyList<string> current, string[] more)
     {
         ArgumentNullException.ThrowIfNull(more);
-        var result = new List<string>(current);
+        // A set beside the list keeps the union linear: a list's Contains made 100,000 rooms cost 16 s (issue 13).
+        var result = new List<string>(current.Count + more.Length);
+        var seen = new HashSet<string>(current.Count + more.Length, StringComparer.Ordinal);
+        foreach (var room in current)
+        {
+            if (seen.Add(room))
+            {
+                result.Add(room);
+            }
+        }
+
         foreach (var room in more)
         {
             ArgumentException.ThrowIfNullOrEmpty(room, nameof(more));
-            if (!result.Contains(room))
+            if (seen.Add(room))
             {
                 result.Add(room);
             }

@@ -34,17 +34,18 @@ internal static class AdminEndpoints
             topics = c.Client.Topics,
         })));
         api.MapGet("/metrics", (HubMetricsCollector metrics) => Results.Ok(new { at = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), values = metrics.Snapshot() }));
-        api.MapPost("/sockets/disconnect", (SocketAction a, HubNamespaces namespaces) => Act(a, namespaces, static (op, _) => op.DisconnectSockets(close: false)));
-        api.MapPost("/sockets/leave", (SocketAction a, HubNamespaces namespaces) => string.IsNullOrEmpty(a.Room)
+        api.MapPost("/sockets/disconnect", (HttpContext http, SocketAction a, HubNamespaces namespaces) => Act(http, "disconnect", a, namespaces, static (op, _) => op.DisconnectSockets(close: false)));
+        api.MapPost("/sockets/leave", (HttpContext http, SocketAction a, HubNamespaces namespaces) => string.IsNullOrEmpty(a.Room)
             ? Results.BadRequest(new { error = "'room' is required." })
-            : Act(a, namespaces, static (op, room) => op.SocketsLeave(room!)));
-        api.MapPost("/sse/disconnect", (SseAction a, SseServer sse) =>
+            : Act(http, "leave", a, namespaces, static (op, room) => op.SocketsLeave(room!)));
+        api.MapPost("/sse/disconnect", (HttpContext http, SseAction a, SseServer sse) =>
         {
             if (string.IsNullOrEmpty(a.Id) || !sse.TryGetClient(a.Id, out var client))
             {
                 return Results.NotFound(new { error = "no such SSE client on this node" });
             }
 
+            Audit(http, "disconnect SSE client " + HubAudit.Clip(a.Id));
             client.Disconnect();
             return Results.Ok(new { ok = true });
         });
@@ -54,14 +55,22 @@ internal static class AdminEndpoints
     {
         var http = context.HttpContext;
         var keys = http.RequestServices.GetRequiredService<HubKeys>();
-        if (!keys.IsAuthorized(http.Request, allowBasic: true))
+        var (authorized, who) = keys.Authenticate(http.Request, allowBasic: true);
+        if (!authorized)
         {
+            http.RequestServices.GetRequiredService<HubAudit>().Refused(http, who);
             http.Response.Headers.WWWAuthenticate = keys.HasBasic ? "Basic realm=\"herald\", charset=\"UTF-8\"" : "Bearer realm=\"herald\"";
             return Results.Json(new { error = "authentication required" }, statusCode: StatusCodes.Status401Unauthorized);
         }
 
+        http.Items[WhoKey] = who;
         return await next(context);
     }
+
+    private const string WhoKey = "herald.admin.who";
+
+    private static void Audit(HttpContext http, string action)
+        => http.RequestServices.GetRequiredService<HubAudit>().Action(http, http.Items[WhoKey] as string ?? "-", action);
 
     private static async Task<IResult> OverviewAsync(SocketIOServer io, SseServer sse, IMessageBus bus, IOptions<HubOptions> options)
     {
@@ -99,8 +108,9 @@ internal static class AdminEndpoints
         return Results.Ok(list);
     }
 
-    private static async Task<IResult> SocketsAsync(SocketIOServer io)
+    private static async Task<IResult> SocketsAsync(SocketIOServer io, IOptions<HubOptions> options)
     {
+        var show = options.Value.Admin.ShowHandshakeSecrets;
         var list = new List<object>();
         foreach (var ns in io.Namespaces.Values.OrderBy(n => n.Name, StringComparer.Ordinal))
         {
@@ -120,11 +130,11 @@ internal static class AdminEndpoints
                     {
                         address = h.Address,
                         time = h.Time,
-                        url = h.Url,
+                        url = show || h.Url is null ? h.Url : h.Url.Split('?')[0], // the query part is shown below, redacted
                         secure = h.Secure,
                         userAgent = h.Headers.UserAgent.ToString(),
-                        query = h.Query.ToDictionary(q => q.Key, q => q.Value.ToString()),
-                        auth = h.Auth.ValueKind == System.Text.Json.JsonValueKind.Undefined ? (object?)null : h.Auth,
+                        query = h.Query.ToDictionary(q => q.Key, q => show || q.Key is "EIO" or "transport" ? q.Value.ToString() : Redacted),
+                        auth = h.Auth.ValueKind == System.Text.Json.JsonValueKind.Undefined ? null : show ? h.Auth : RedactAuth(h.Auth),
                     },
                 });
             }
@@ -132,6 +142,15 @@ internal static class AdminEndpoints
 
         return Results.Ok(list);
     }
+
+    /// <summary>What the dashboard shows instead of a handshake value (Herald:Admin:ShowHandshakeSecrets is false).</summary>
+    internal const string Redacted = "[redacted]";
+
+    /// <summary>The handshake <c>auth</c> with its keys kept and every value replaced (they are usually tokens).</summary>
+    private static object RedactAuth(System.Text.Json.JsonElement auth)
+        => auth.ValueKind == System.Text.Json.JsonValueKind.Object
+            ? auth.EnumerateObject().ToDictionary(p => p.Name, _ => Redacted)
+            : Redacted;
 
     /// <summary>The sockets of every node when the cluster answers in time, else this node's only.</summary>
     private static async Task<(IReadOnlyList<RemoteSocket> Sockets, bool ClusterWide)> FetchAsync(Namespace ns)
@@ -146,7 +165,7 @@ internal static class AdminEndpoints
         }
     }
 
-    private static IResult Act(SocketAction a, HubNamespaces namespaces, Action<BroadcastOperator, string?> action)
+    private static IResult Act(HttpContext http, string verb, SocketAction a, HubNamespaces namespaces, Action<BroadcastOperator, string?> action)
     {
         if (string.IsNullOrEmpty(a.Id))
         {
@@ -155,7 +174,9 @@ internal static class AdminEndpoints
 
         try
         {
-            action(namespaces.Existing(a.Namespace).To(a.Id), a.Room);
+            var ns = namespaces.Existing(a.Namespace);
+            Audit(http, $"{verb} socket {HubAudit.Clip(a.Id)} in {ns.Name}" + (a.Room is null ? "" : " room " + HubAudit.Clip(a.Room)));
+            action(ns.To(a.Id), a.Room);
         }
         catch (Api.HubCommandException e)
         {

@@ -5,6 +5,7 @@ using Herald.Messaging.Ws;
 using Herald.Server.Hosting;
 using Herald.SocketIO;
 using Herald.Sse.Cluster;
+using Microsoft.Extensions.Options;
 
 namespace Herald.Server.Api;
 
@@ -29,13 +30,14 @@ internal static class CommandBody
         }
     }
 
-    public static string[] Names(string[]? names, string field)
+    public static string[] Names(string[]? names, string field, HubLimitsOptions limits)
     {
         if (names is null)
         {
             return [];
         }
 
+        CheckCount(names.Length, field, limits.MaxListItems, "Herald:Limits:MaxListItems");
         foreach (var n in names)
         {
             if (string.IsNullOrEmpty(n))
@@ -47,8 +49,35 @@ internal static class CommandBody
         return names;
     }
 
-    public static string[] Required(string[]? names, string field)
-        => Names(names, field) is { Length: > 0 } list ? list : throw new HubCommandException($"'{field}' must list at least one name.");
+    public static string[] Required(string[]? names, string field, HubLimitsOptions limits)
+        => Names(names, field, limits) is { Length: > 0 } list ? list : throw new HubCommandException($"'{field}' must list at least one name.");
+
+    /// <summary>Refuses a list longer than its cap (every list of a request has one, so the work stays bounded).</summary>
+    public static void CheckCount(int count, string field, int max, string setting)
+    {
+        if (count > max)
+        {
+            throw new HubCommandException($"'{field}' holds at most {max} items ({setting}); this one has {count}.");
+        }
+    }
+
+    /// <summary>The arguments as objects, within Herald:Limits:MaxListItems.</summary>
+    public static object?[] Args(JsonElement[]? args, HubLimitsOptions limits)
+    {
+        if (args is null)
+        {
+            return [];
+        }
+
+        CheckCount(args.Length, "args", limits.MaxListItems, "Herald:Limits:MaxListItems");
+        var result = new object?[args.Length];
+        for (var i = 0; i < result.Length; i++)
+        {
+            result[i] = args[i];
+        }
+
+        return result;
+    }
 
     public static void CheckNode(string? node)
     {
@@ -60,7 +89,7 @@ internal static class CommandBody
 }
 
 /// <summary><c>emit</c>: through <see cref="WsEmitter"/>, so every node's cluster adapter delivers it to its clients.</summary>
-internal sealed class EmitCommand(WsEmitter ws, HubNamespaces namespaces) : IHubCommand
+internal sealed class EmitCommand(WsEmitter ws, HubNamespaces namespaces, IOptions<HubOptions> options) : IHubCommand
 {
     public string Name => "emit";
 
@@ -80,12 +109,12 @@ internal sealed class EmitCommand(WsEmitter ws, HubNamespaces namespaces) : IHub
             op = op.Via(r.Node);
         }
 
-        if (CommandBody.Names(r.Rooms, "rooms") is { Length: > 0 } rooms)
+        if (CommandBody.Names(r.Rooms, "rooms", options.Value.Limits) is { Length: > 0 } rooms)
         {
             op = op.To(rooms);
         }
 
-        if (CommandBody.Names(r.Except, "except") is { Length: > 0 } except)
+        if (CommandBody.Names(r.Except, "except", options.Value.Limits) is { Length: > 0 } except)
         {
             op = op.Except(except);
         }
@@ -95,7 +124,7 @@ internal sealed class EmitCommand(WsEmitter ws, HubNamespaces namespaces) : IHub
             op = op.Volatile;
         }
 
-        object?[] args = r.Args is null ? [] : [.. r.Args.Select(static a => (object?)a)];
+        var args = CommandBody.Args(r.Args, options.Value.Limits);
         try
         {
             await op.EmitAsync(r.Event, args);
@@ -108,7 +137,7 @@ internal sealed class EmitCommand(WsEmitter ws, HubNamespaces namespaces) : IHub
 }
 
 /// <summary><c>sse</c>: through <see cref="SseEmitter"/>, to the SSE clients of every node (or one).</summary>
-internal sealed class SseSendCommand(SseEmitter sse) : IHubCommand
+internal sealed class SseSendCommand(SseEmitter sse, IOptions<HubOptions> options) : IHubCommand
 {
     public string Name => "sse";
 
@@ -117,7 +146,7 @@ internal sealed class SseSendCommand(SseEmitter sse) : IHubCommand
         var r = CommandBody.Parse(body, HubApiJsonContext.Default.SseRequest);
         CommandBody.CheckNode(r.Node);
         object? data = r.Data is { ValueKind: JsonValueKind.String } s ? s.GetString() : r.Data;
-        var to = CommandBody.Names(r.To, "to");
+        var to = CommandBody.Names(r.To, "to", options.Value.Limits);
         try
         {
             if (r.Node is null && to.Length == 0)
@@ -142,7 +171,7 @@ internal sealed class SseSendCommand(SseEmitter sse) : IHubCommand
 }
 
 /// <summary><c>sse-close</c>: closes SSE clients for good, through <see cref="SseEmitter"/>.</summary>
-internal sealed class SseCloseCommand(SseEmitter sse) : IHubCommand
+internal sealed class SseCloseCommand(SseEmitter sse, IOptions<HubOptions> options) : IHubCommand
 {
     public string Name => "sse-close";
 
@@ -150,7 +179,7 @@ internal sealed class SseCloseCommand(SseEmitter sse) : IHubCommand
     {
         var r = CommandBody.Parse(body, HubApiJsonContext.Default.SseCloseRequest);
         CommandBody.CheckNode(r.Node);
-        var to = CommandBody.Names(r.To, "to");
+        var to = CommandBody.Names(r.To, "to", options.Value.Limits);
         if (r.Node is null && to.Length == 0)
         {
             await sse.CloseAsync(cancellationToken);
@@ -192,41 +221,41 @@ internal sealed class TopicPublishCommand(IMessageChannel channel) : IHubCommand
 }
 
 /// <summary><c>disconnect</c>: the namespace's adapter forwards it to every node.</summary>
-internal sealed class DisconnectCommand(HubNamespaces namespaces) : IHubCommand
+internal sealed class DisconnectCommand(HubNamespaces namespaces, IOptions<HubOptions> options) : IHubCommand
 {
     public string Name => "disconnect";
 
     public ValueTask ExecuteAsync(JsonElement body, CancellationToken cancellationToken)
     {
         var r = CommandBody.Parse(body, HubApiJsonContext.Default.DisconnectRequest);
-        var sockets = CommandBody.Required(r.Sockets, "sockets");
+        var sockets = CommandBody.Required(r.Sockets, "sockets", options.Value.Limits);
         namespaces.Existing(r.Namespace).To(sockets).DisconnectSockets(r.Close);
         return ValueTask.CompletedTask;
     }
 }
 
 /// <summary><c>sockets-join</c>: the namespace's adapter forwards it to every node.</summary>
-internal sealed class SocketsJoinCommand(HubNamespaces namespaces) : IHubCommand
+internal sealed class SocketsJoinCommand(HubNamespaces namespaces, IOptions<HubOptions> options) : IHubCommand
 {
     public string Name => "sockets-join";
 
     public ValueTask ExecuteAsync(JsonElement body, CancellationToken cancellationToken)
     {
         var r = CommandBody.Parse(body, HubApiJsonContext.Default.SocketsRoomsRequest);
-        namespaces.Existing(r.Namespace).To(CommandBody.Required(r.Sockets, "sockets")).SocketsJoin(CommandBody.Required(r.Rooms, "rooms"));
+        namespaces.Existing(r.Namespace).To(CommandBody.Required(r.Sockets, "sockets", options.Value.Limits)).SocketsJoin(CommandBody.Required(r.Rooms, "rooms", options.Value.Limits));
         return ValueTask.CompletedTask;
     }
 }
 
 /// <summary><c>sockets-leave</c>: the namespace's adapter forwards it to every node.</summary>
-internal sealed class SocketsLeaveCommand(HubNamespaces namespaces) : IHubCommand
+internal sealed class SocketsLeaveCommand(HubNamespaces namespaces, IOptions<HubOptions> options) : IHubCommand
 {
     public string Name => "sockets-leave";
 
     public ValueTask ExecuteAsync(JsonElement body, CancellationToken cancellationToken)
     {
         var r = CommandBody.Parse(body, HubApiJsonContext.Default.SocketsRoomsRequest);
-        namespaces.Existing(r.Namespace).To(CommandBody.Required(r.Sockets, "sockets")).SocketsLeave(CommandBody.Required(r.Rooms, "rooms"));
+        namespaces.Existing(r.Namespace).To(CommandBody.Required(r.Sockets, "sockets", options.Value.Limits)).SocketsLeave(CommandBody.Required(r.Rooms, "rooms", options.Value.Limits));
         return ValueTask.CompletedTask;
     }
 }

@@ -45,8 +45,10 @@ internal static partial class PublishEndpoints
     private static async ValueTask<object?> RequireKey(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var http = context.HttpContext;
-        if (!http.RequestServices.GetRequiredService<HubKeys>().IsAuthorized(http.Request, allowBasic: false))
+        var (authorized, description) = http.RequestServices.GetRequiredService<HubKeys>().Authenticate(http.Request, allowBasic: false);
+        if (!authorized)
         {
+            http.RequestServices.GetRequiredService<HubAudit>().Refused(http, description);
             http.Response.Headers.WWWAuthenticate = "Bearer realm=\"herald\"";
             return Results.Json(new CommandResult(false, "A valid API key is required (Authorization: Bearer KEY or X-Herald-Key: KEY)."), HubApiJsonContext.Default.CommandResult, statusCode: StatusCodes.Status401Unauthorized);
         }

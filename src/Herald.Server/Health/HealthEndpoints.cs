@@ -1,4 +1,5 @@
 using Herald.Messaging;
+using Herald.Server.Hosting;
 
 namespace Herald.Server.Health;
 
@@ -12,11 +13,17 @@ internal static class HealthEndpoints
     public static void Map(IEndpointRouteBuilder app)
     {
         app.MapGet("/healthz", () => Results.Ok(new { status = "ok" })).WithTags("health");
-        app.MapGet("/readyz", (IMessageBus bus) =>
+        app.MapGet("/readyz", (HttpContext http, IMessageBus bus, HubKeys keys) =>
         {
             var state = bus.State;
-            var body = new { status = state == MessageBusState.Connected ? "ready" : "not ready", node = bus.NodeName, bus = bus.GetType().Name, busState = state.ToString() };
-            return state == MessageBusState.Connected ? Results.Ok(body) : Results.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
+            var ready = state == MessageBusState.Connected;
+            var status = ready ? "ready" : "not ready";
+
+            // The node name and bus type are for operators: an anonymous caller (a load balancer) learns only the status.
+            object body = keys.IsAuthorized(http.Request, allowBasic: true)
+                ? new { status, node = bus.NodeName, bus = bus.GetType().Name, busState = state.ToString() }
+                : new { status };
+            return ready ? Results.Ok(body) : Results.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
         }).WithTags("health");
     }
 }

@@ -15,11 +15,13 @@ public sealed partial class HubKeys
 
     private readonly byte[][] _keyHashes;
     private readonly byte[]? _basicHash;
+    private readonly string? _basicUser;
 
-    private HubKeys(byte[][] keyHashes, byte[]? basicHash, string? generatedKey)
+    private HubKeys(byte[][] keyHashes, byte[]? basicHash, string? basicUser, string? generatedKey)
     {
         _keyHashes = keyHashes;
         _basicHash = basicHash;
+        _basicUser = basicUser;
         GeneratedKey = generatedKey;
     }
 
@@ -35,8 +37,13 @@ public sealed partial class HubKeys
     /// </summary>
     /// <param name="options">The hub options.</param>
     /// <param name="logger">Where the generated key is told.</param>
+    /// <param name="logGeneratedKey">
+    /// Whether a generated key is written to the log (the hub: in the Development environment only). Otherwise the
+    /// key is known to nobody, so the API and the dashboard refuse every request until credentials are configured, and
+    /// no secret lands in a production log.
+    /// </param>
     /// <returns>The keys.</returns>
-    public static HubKeys Create(HubOptions options, ILogger logger)
+    public static HubKeys Create(HubOptions options, ILogger logger, bool logGeneratedKey = true)
     {
         ArgumentNullException.ThrowIfNull(options);
         var keys = options.ApiKeys.Where(k => !string.IsNullOrEmpty(k)).Select(Hash).ToList();
@@ -46,17 +53,33 @@ public sealed partial class HubKeys
         {
             generated = Base64UrlEncode(RandomNumberGenerator.GetBytes(24));
             keys.Add(Hash(generated));
-            LogGeneratedKey(logger, generated);
+            if (logGeneratedKey)
+            {
+                LogGeneratedKey(logger, generated);
+            }
+            else
+            {
+                LogNoCredentials(logger);
+            }
         }
 
-        return new HubKeys([.. keys], basic, generated);
+        return new HubKeys([.. keys], basic, basic is null ? null : options.Admin.Username, generated);
     }
 
     /// <summary>Whether the request carries a valid API key (or, when <paramref name="allowBasic"/>, valid basic credentials).</summary>
     /// <param name="request">The request.</param>
     /// <param name="allowBasic">Whether basic auth is accepted (dashboard).</param>
     /// <returns>True when authorized.</returns>
-    public bool IsAuthorized(HttpRequest request, bool allowBasic)
+    public bool IsAuthorized(HttpRequest request, bool allowBasic) => Authenticate(request, allowBasic).Authorized;
+
+    /// <summary>
+    /// Checks the request's credentials and says who it is or why it was refused, in words fit for an audit line: the
+    /// secret itself never appears (<c>"API key"</c>, <c>"dashboard user admin"</c>; <c>"wrong API key"</c>).
+    /// </summary>
+    /// <param name="request">The request.</param>
+    /// <param name="allowBasic">Whether basic auth is accepted (dashboard).</param>
+    /// <returns>Whether it is authorized, and who or why not.</returns>
+    public (bool Authorized, string Description) Authenticate(HttpRequest request, bool allowBasic)
     {
         ArgumentNullException.ThrowIfNull(request);
         string? authorization = request.Headers.Authorization;
@@ -64,17 +87,22 @@ public sealed partial class HubKeys
         {
             if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
             {
-                return MatchesKey(authorization.AsSpan(7).Trim());
+                return MatchesKey(authorization.AsSpan(7).Trim()) ? (true, "API key") : (false, "wrong API key (Bearer)");
             }
 
             if (allowBasic && _basicHash is not null && authorization.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
             {
-                return MatchesBasic(authorization.AsSpan(6).Trim());
+                return MatchesBasic(authorization.AsSpan(6).Trim()) ? (true, "dashboard user " + _basicUser) : (false, "wrong dashboard credentials");
             }
         }
 
         string? key = request.Headers[KeyHeader];
-        return key is not null && MatchesKey(key);
+        if (key is null)
+        {
+            return (false, authorization is null ? "no credentials" : "unsupported Authorization scheme");
+        }
+
+        return MatchesKey(key) ? (true, "API key") : (false, "wrong API key (" + KeyHeader + ")");
     }
 
     private bool MatchesKey(ReadOnlySpan<char> presented)
@@ -133,6 +161,9 @@ public sealed partial class HubKeys
     }
 
     private static string Base64UrlEncode(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    [LoggerMessage(2, LogLevel.Warning, "No Herald:ApiKeys nor Herald:Admin credentials are configured: the publish API and the dashboard (/admin) refuse every request until they are (a key is generated and logged in the Development environment only).")]
+    private static partial void LogNoCredentials(ILogger logger);
 
     [LoggerMessage(1, LogLevel.Warning, "No Herald:ApiKeys nor Herald:Admin credentials are configured: the publish API and the dashboard (/admin) accept this generated key until the hub stops: {Key}")]
     private static partial void LogGeneratedKey(ILogger logger, string key);

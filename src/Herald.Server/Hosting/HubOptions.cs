@@ -83,6 +83,20 @@ public sealed class HubLimitsOptions
 
     /// <summary>The most SSE clients kept by this node (default 100,000).</summary>
     public int MaxSseClients { get; set; } = 100_000;
+
+    /// <summary>
+    /// The most items in any list of a publish API request: <c>rooms</c>, <c>except</c>, <c>to</c>, <c>sockets</c>,
+    /// <c>users</c>, <c>args</c> (default 1,000; at most 10,000, the most rooms a cluster envelope carries). A longer list is
+    /// answered 400 naming this setting.
+    /// </summary>
+    public int MaxListItems { get; set; } = 1000;
+
+    /// <summary>
+    /// The most channels in one <c>/api/channel</c> request (default 100). A client in several gets the event once, with
+    /// the first channel's name: that costs one bus message per channel, each excluding the channels before it, so
+    /// the work grows with the square of this number; a longer list is answered 400 naming this setting.
+    /// </summary>
+    public int MaxChannelsPerPublish { get; set; } = 100;
 }
 
 /// <summary>Redis settings (<c>Herald:Redis</c>).</summary>
@@ -116,13 +130,23 @@ public sealed class HubAdminOptions
 
     /// <summary>Basic-auth password (at least 12 characters).</summary>
     public string? Password { get; set; }
+
+    /// <summary>
+    /// Whether the dashboard's sockets view shows the values of each client's handshake <c>auth</c> and query (default
+    /// false: the keys are listed, every value is <c>[redacted]</c>, since they usually carry the client's token).
+    /// </summary>
+    public bool ShowHandshakeSecrets { get; set; }
 }
 
 /// <summary>Demo page settings (<c>Herald:Demo</c>).</summary>
 public sealed class HubDemoOptions
 {
-    /// <summary>Whether the demo page, its <c>/chat</c> handlers and its SSE clock run (default true).</summary>
-    public bool Enabled { get; set; } = true;
+    /// <summary>
+    /// Whether the demo page's handlers (<c>/chat</c> rooms, <c>demo:*</c> events) and its SSE clock run (default false;
+    /// true in the Development environment through <c>appsettings.Development.json</c>). Even on, demo names are kept
+    /// apart from the application's: rooms <c>chat:*</c>, channels and users <c>demo.*</c>.
+    /// </summary>
+    public bool Enabled { get; set; }
 
     /// <summary>How often the demo clock ticks over SSE (default 5 s).</summary>
     public TimeSpan ClockInterval { get; set; } = TimeSpan.FromSeconds(5);

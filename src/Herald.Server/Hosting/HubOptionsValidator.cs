@@ -73,6 +73,17 @@ public sealed class HubOptionsValidator : IValidateOptions<HubOptions>
             Fail("Limits:MaxBatchCommands", $"{limits.MaxBatchCommands} is out of range (1 to 10000).");
         }
 
+        if (limits.MaxListItems is < 1 or > 10_000)
+        {
+            // 10,000: the most rooms a cluster envelope carries (ClusterEnvelopeLimits.MaxRooms); more would be dropped.
+            Fail("Limits:MaxListItems", $"{limits.MaxListItems} is out of range (1 to 10000, the most rooms a cluster envelope carries).");
+        }
+
+        if (limits.MaxChannelsPerPublish is < 1 or > 10_000)
+        {
+            Fail("Limits:MaxChannelsPerPublish", $"{limits.MaxChannelsPerPublish} is out of range (1 to 10000; the work grows with its square).");
+        }
+
         if (limits.MaxSseClients < 1)
         {
             Fail("Limits:MaxSseClients", $"{limits.MaxSseClients} must be positive.");

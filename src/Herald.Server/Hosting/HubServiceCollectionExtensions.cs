@@ -67,16 +67,7 @@ public static class HubServiceCollectionExtensions
             services.AddHeraldChannel(o => o.Key = hub.ChannelKey);
         }
 
-        services.AddSocketIO(o =>
-        {
-            o.Engine.MaxHttpBufferSize = hub.Limits.MaxPayloadBytes;
-            if (hub.Cors.Origins.Count > 0)
-            {
-                o.Engine.Cors = new EngineIOCorsOptions { Origins = [.. hub.Cors.Origins], Credentials = hub.Cors.Credentials };
-            }
-
-            config.GetSection("Herald:SocketIO").Bind(o); // every SocketIOOptions/EngineIOOptions knob, raw
-        }).AddClusterAdapter();
+        services.AddSocketIO(o => ConfigureSocketIO(o, hub, config)).AddClusterAdapter();
         services.AddServerSentEvents(o =>
         {
             o.MaxClients = hub.Limits.MaxSseClients;
@@ -103,8 +94,10 @@ public static class HubServiceCollectionExtensions
         });
 
         services.AddHttpContextAccessor();
-        services.AddSingleton(sp => HubKeys.Create(hub, sp.GetRequiredService<ILogger<HubKeys>>()));
+        var logGeneratedKey = builder.Environment.IsDevelopment(); // never a secret in a production log
+        services.AddSingleton(sp => HubKeys.Create(hub, sp.GetRequiredService<ILogger<HubKeys>>(), logGeneratedKey));
         services.AddSingleton<HubMetricsCollector>();
+        services.AddSingleton(sp => new HubAudit(sp.GetRequiredService<ILoggerFactory>()));
         if (!string.IsNullOrEmpty(hub.OpenTelemetry.OtlpEndpoint))
         {
             services.AddSingleton(_ => new HubOpenTelemetry(new Uri(hub.OpenTelemetry.OtlpEndpoint), hub.OpenTelemetry.ExportInterval));
@@ -146,13 +139,47 @@ public static class HubServiceCollectionExtensions
         }
 
         var result = new HubOptionsValidator().Validate(null, hub);
-        var failures = (result.Failed ? result.Failures : []).Concat(hub.ForwardedHeaders.Validate().Select(p => $"Herald:{p.Key}: {p.Message}")).ToList();
+        List<string> failures = result.Failed ? [.. result.Failures] : [];
+        foreach (var (key, message) in hub.ForwardedHeaders.Validate())
+        {
+            failures.Add($"Herald:{key}: {message}");
+        }
+
+        // The effective Socket.IO/Engine.IO options, as the hub will run with them: Herald:Cors and Herald:Limits
+        // applied, then every Herald:SocketIO key bound over them.
+        try
+        {
+            var socketIO = ConfigureSocketIO(new SocketIO.SocketIOOptions(), hub, config);
+            failures.AddRange(socketIO.GetErrors().Select(e => "Herald:SocketIO:" + e));
+        }
+        catch (InvalidOperationException e)
+        {
+            failures.Add("Herald:SocketIO: " + e.Message);
+        }
+
         if (failures.Count > 0)
         {
             throw new HubConfigurationException("Invalid Herald configuration:" + Environment.NewLine + "  " + string.Join(Environment.NewLine + "  ", failures));
         }
 
         return hub;
+    }
+
+    /// <summary>
+    /// Applies the hub's settings to Socket.IO: <c>Herald:Limits:MaxPayloadBytes</c>, <c>Herald:Cors</c>, then every key
+    /// under <c>Herald:SocketIO</c> (a list there, such as <c>Engine:Transports</c> or <c>Engine:Cors:Origins</c>,
+    /// replaces the default, which is empty).
+    /// </summary>
+    internal static SocketIO.SocketIOOptions ConfigureSocketIO(SocketIO.SocketIOOptions o, HubOptions hub, IConfiguration config)
+    {
+        o.Engine.MaxHttpBufferSize = hub.Limits.MaxPayloadBytes;
+        if (hub.Cors.Origins.Count > 0)
+        {
+            o.Engine.Cors = new EngineIOCorsOptions { Origins = [.. hub.Cors.Origins], Credentials = hub.Cors.Credentials };
+        }
+
+        config.GetSection("Herald:SocketIO").Bind(o); // every SocketIOOptions/EngineIOOptions knob, raw
+        return o;
     }
 }
 

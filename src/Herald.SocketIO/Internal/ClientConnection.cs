@@ -30,6 +30,16 @@ internal sealed class ClientConnection : IEngineConnectionListener
     private long _connectTokensUpdated;
     private int _connectsRefusedInARow;
 
+    // Bytes of the attachments received for the packet being reassembled, guarded by _decoderLock: bounded by the
+    // Engine.IO payload bound in total, not only per message (else MaxAttachments × MaxHttpBufferSize per connection).
+    private long _pendingAttachmentBytes;
+
+    // SocketIOOptions.HandlerErrorLogRateLimit's bucket, guarded by _errorLogLock (touched only when a handler failed).
+    private readonly Lock _errorLogLock = new();
+    private double _errorLogTokens;
+    private long _errorLogUpdated;
+    private int _errorLogsSuppressed;
+
     public ClientConnection(SocketIOServer server, EngineConnection connection)
     {
         _server = server;
@@ -39,6 +49,12 @@ internal sealed class ClientConnection : IEngineConnectionListener
         {
             _connectTokens = rate.Burst;
             _connectTokensUpdated = server.TimeProvider.GetTimestamp();
+        }
+
+        if (server.Options.HandlerErrorLogRateLimit is { } errors)
+        {
+            _errorLogTokens = errors.Burst;
+            _errorLogUpdated = server.TimeProvider.GetTimestamp();
         }
 
         connection.Listener = this;
@@ -74,8 +90,27 @@ internal sealed class ClientConnection : IEngineConnectionListener
                 return;
             }
 
+            if (isBinary && _decoder.IsReconstructing)
+            {
+                _pendingAttachmentBytes += data.Length;
+                if (_pendingAttachmentBytes > _server.Options.Engine.MaxHttpBufferSize)
+                {
+                    status = SocketIODecodeStatus.Error;
+                    packet = null;
+                    error = $"the attachments of one packet exceed {_server.Options.Engine.MaxHttpBufferSize} bytes";
+                    _pendingAttachmentBytes = 0;
+                    goto Decoded;
+                }
+            }
+
             status = _decoder.Decode(data, isBinary, out packet, out error);
+            if (status != SocketIODecodeStatus.NeedAttachments)
+            {
+                _pendingAttachmentBytes = 0;
+            }
         }
+
+    Decoded:
 
         switch (status)
         {
@@ -111,6 +146,37 @@ internal sealed class ClientConnection : IEngineConnectionListener
         }
 
         _server.RemoveClient(this);
+    }
+
+    /// <summary>
+    /// Whether a handler failure may be logged now (<see cref="SocketIOOptions.HandlerErrorLogRateLimit"/>); when it may,
+    /// <paramref name="suppressed"/> is the number of failures left out since the last one logged.
+    /// </summary>
+    public bool TryTakeErrorLog(out int suppressed)
+    {
+        suppressed = 0;
+        if (_server.Options.HandlerErrorLogRateLimit is not { } rate)
+        {
+            return true;
+        }
+
+        lock (_errorLogLock)
+        {
+            var now = _server.TimeProvider.GetTimestamp();
+            var elapsed = (double)(now - _errorLogUpdated) / _server.TimeProvider.TimestampFrequency;
+            _errorLogTokens = Math.Min(rate.Burst, _errorLogTokens + (Math.Max(0, elapsed) * rate.PermitsPerSecond));
+            _errorLogUpdated = now;
+            if (_errorLogTokens < 1)
+            {
+                _errorLogsSuppressed++;
+                return false;
+            }
+
+            _errorLogTokens -= 1;
+            suppressed = _errorLogsSuppressed;
+            _errorLogsSuppressed = 0;
+            return true;
+        }
     }
 
     /// <summary>Closes the Engine.IO connection because the client broke the protocol; the sockets end with <c>forced close</c>.</summary>

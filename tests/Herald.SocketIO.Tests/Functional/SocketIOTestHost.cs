@@ -31,6 +31,9 @@ public sealed class SocketIOTestHost : IAsyncDisposable
 
     public SocketIOServer Io { get; }
 
+    /// <summary>The Error-level entries so far; a test that expects some empties it before disposing.</summary>
+    public ErrorLogCollector Errors => _errors;
+
     public Uri BaseUri { get; }
 
     public IServiceProvider Services => _app.Services;

@@ -11,7 +11,7 @@ let hub, browser;
 const pageErrors = [];
 
 before(async () => {
-  hub = await startHub([`--Herald:ApiKeys:0=${KEY}`, "--Herald:NodeName=hub-browser"]);
+  hub = await startHub([`--Herald:ApiKeys:0=${KEY}`, "--Herald:NodeName=hub-browser", "--Herald:Demo:Enabled=true"]);
   browser = await launchBrowser();
 });
 
@@ -56,8 +56,8 @@ test("the dashboard shows the connections and its actions reach the pages", asyn
   await admin.screenshot({ path: path.join(shots, "admin-dashboard.png"), fullPage: true });
 
   // Make frank leave lobby: his row loses the room, and erin's messages no longer reach him.
-  await admin.evaluate((f) => eval(f)("frank").querySelector('button.leave[data-room="lobby"]').click(), rowOf);
-  await admin.waitForFunction((f) => { const r = eval(f)("frank"); return r && !r.querySelector('button.leave[data-room="lobby"]'); }, rowOf, { timeout: 10_000 });
+  await admin.evaluate((f) => eval(f)("frank").querySelector('button.leave[data-room="chat:lobby"]').click(), rowOf);
+  await admin.waitForFunction((f) => { const r = eval(f)("frank"); return r && !r.querySelector('button.leave[data-room="chat:lobby"]'); }, rowOf, { timeout: 10_000 });
   await admin.waitForFunction(() => [...document.querySelectorAll("#namespaces tbody tr")]
     .some((tr) => tr.dataset.ns === "/chat" && tr.textContent.includes("lobby (1)")), null, { timeout: 10_000 });
 

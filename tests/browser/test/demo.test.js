@@ -11,7 +11,7 @@ const pageErrors = [];
 
 before(async () => {
   // A 1 s clock (5 s by default) so the feed test sees ticks quickly.
-  hub = await startHub(["--Herald:Demo:ClockInterval=00:00:01"]);
+  hub = await startHub(["--Herald:Demo:Enabled=true", "--Herald:Demo:ClockInterval=00:00:01"]);
   url = hub.url;
   browser = await launchBrowser();
 });

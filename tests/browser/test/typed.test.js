@@ -27,7 +27,7 @@ let hub, url, browser, output = "";
 const pageErrors = [];
 
 before(async () => {
-  hub = spawn("dotnet", [hubDll(), "--urls", "http://127.0.0.1:0"], { cwd: path.join(root, "src/Herald.Server"), stdio: ["ignore", "pipe", "pipe"] });
+  hub = spawn("dotnet", [hubDll(), "--urls", "http://127.0.0.1:0", "--Herald:Demo:Enabled=true"], { cwd: path.join(root, "src/Herald.Server"), stdio: ["ignore", "pipe", "pipe"] });
   url = await new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error("hub did not start:\n" + output)), 30_000);
     const on = (c) => {
