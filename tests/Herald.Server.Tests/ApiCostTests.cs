@@ -70,11 +70,13 @@ public class ApiCostTests
         Assert.Equal("""2["wide"]""", await client.ReceiveTextAsync().DefaultTimeout());
     }
 
-    [Fact]
-    public void The_list_cap_cannot_exceed_what_a_cluster_envelope_carries()
+    [Theory]
+    [InlineData("Herald:Limits:MaxListItems", 10_001)]
+    [InlineData("Herald:Limits:MaxChannelsPerPublish", 1_001)]
+    public void The_list_caps_have_a_ceiling(string setting, int value)
     {
-        var builder = HubInstance.CreateBuilder("--Herald:Limits:MaxListItems=10001");
+        var builder = HubInstance.CreateBuilder($"--{setting}={value}");
         var e = Assert.Throws<Herald.Server.Hosting.HubConfigurationException>(() => Herald.Server.Hosting.HubServiceCollectionExtensions.AddHeraldHub(builder));
-        Assert.Contains("Herald:Limits:MaxListItems", e.Message, StringComparison.Ordinal);
+        Assert.Contains(setting, e.Message, StringComparison.Ordinal);
     }
 }

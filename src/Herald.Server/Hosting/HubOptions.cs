@@ -92,7 +92,7 @@ public sealed class HubLimitsOptions
     public int MaxListItems { get; set; } = 1000;
 
     /// <summary>
-    /// The most channels in one <c>/api/channel</c> request (default 100). A client in several gets the event once, with
+    /// The most channels in one <c>/api/channel</c> request (default 100, at most 1,000). A client in several gets the event once, with
     /// the first channel's name: that costs one bus message per channel, each excluding the channels before it, so
     /// the work grows with the square of this number; a longer list is answered 400 naming this setting.
     /// </summary>

@@ -79,9 +79,10 @@ public sealed class HubOptionsValidator : IValidateOptions<HubOptions>
             Fail("Limits:MaxListItems", $"{limits.MaxListItems} is out of range (1 to 10000, the most rooms a cluster envelope carries).");
         }
 
-        if (limits.MaxChannelsPerPublish is < 1 or > 10_000)
+        if (limits.MaxChannelsPerPublish is < 1 or > 1000)
         {
-            Fail("Limits:MaxChannelsPerPublish", $"{limits.MaxChannelsPerPublish} is out of range (1 to 10000; the work grows with its square).");
+            // 4,000 channels cost ~37 s of CPU before the cap existed (issue 13): the work grows with the square.
+            Fail("Limits:MaxChannelsPerPublish", $"{limits.MaxChannelsPerPublish} is out of range (1 to 1000; the work grows with its square).");
         }
 
         if (limits.MaxSseClients < 1)
