@@ -1,5 +1,4 @@
 using Herald.Messaging;
-using Herald.Redis.Internal;
 
 namespace Herald.Redis;
 
@@ -42,14 +41,25 @@ public sealed partial class RedisMessageBus
     /// Null to publish now; otherwise a task that completes when the publication is buffered (outage) or sent
     /// (drain). Throws a <see cref="MessageBusException"/> when the outage buffer is full (the publication is dropped).
     /// </summary>
-    private Task? TryQueue(string channel, ReadOnlyMemory<byte> payload)
+    /// <param name="channel">The channel.</param>
+    /// <param name="payload">The payload.</param>
+    /// <param name="outage">True when a publication just found no connection to write to: the outage starts now,
+    /// whether or not the state has caught up yet.</param>
+    private Task? TryQueue(string channel, ReadOnlyMemory<byte> payload, bool outage = false)
     {
         long dropped;
         lock (_bufferLock)
         {
+            if (outage && _outageOptions.OutageBufferSize > 0 && !_outage)
+            {
+                // What queued behind a drain waits for its send: behind the copies still, in order.
+                _outage = true;
+                FailWaitersLocked("Redis became unreachable while the outage buffer drained");
+            }
+
             if (!_outage && !_draining)
             {
-                return null;
+                return outage ? DropLocked(channel) : null;
             }
 
             if (!_outage)
@@ -74,6 +84,28 @@ public sealed partial class RedisMessageBus
 
         RedisLog.OutageDropped(_logger, channel, dropped);
         throw new MessageBusException($"Redis is unreachable and the outage buffer is full: publication to '{channel}' dropped.");
+    }
+
+    private Task DropLocked(string channel)
+    {
+        var dropped = Interlocked.Increment(ref Counters._dropped);
+        RedisLog.OutageDropped(_logger, channel, dropped);
+        return Task.FromException(new RedisConnectionException($"Redis is unreachable and the outage buffer is off: publication to '{channel}' dropped."));
+    }
+
+    /// <summary>Starts draining when publications were buffered while the state never left Connected (a short blip).</summary>
+    private void DrainIfBuffered()
+    {
+        bool buffered;
+        lock (_bufferLock)
+        {
+            buffered = _outage && !_draining;
+        }
+
+        if (buffered)
+        {
+            OnOutageStateChanged(MessageBusState.Connected);
+        }
     }
 
     private void OnOutageStateChanged(MessageBusState current)
@@ -124,13 +156,13 @@ public sealed partial class RedisMessageBus
         var sent = 0;
         try
         {
-            await Task.Delay(_outageOptions.OutageReplayDelay, _outageOptions.Connection.TimeProvider).ConfigureAwait(false);
+            await Task.Delay(_outageOptions.OutageReplayDelay, Time).ConfigureAwait(false);
             while (true)
             {
                 Pending next;
                 lock (_bufferLock)
                 {
-                    if (_outage || _buffer.Count == 0 || _commands.State != RedisConnectionState.Connected)
+                    if (_outage || _buffer.Count == 0 || State != MessageBusState.Connected)
                     {
                         // Empty: publications go straight to Redis again. Down again: the next reconnection drains.
                         _draining = false;
@@ -160,6 +192,13 @@ public sealed partial class RedisMessageBus
                 catch (MessageBusException e)
                 {
                     next.Sent?.TrySetException(e); // lost in flight (counted in Failed)
+                }
+                catch (NotSentException e)
+                {
+                    // Redis went away again before it was written: dropped and counted, never silently lost.
+                    var dropped = Interlocked.Increment(ref Counters._dropped);
+                    RedisLog.OutageDropped(_logger, next.Channel, dropped);
+                    next.Sent?.TrySetException(new MessageBusException($"Publication to '{next.Channel}' dropped: Redis became unreachable again.", e.InnerException!));
                 }
             }
         }

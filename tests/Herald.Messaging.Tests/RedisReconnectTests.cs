@@ -51,7 +51,6 @@ public sealed class RedisReconnectTests
     {
         await using var server = await RedisServerFixture.StartAsync();
         var options = RedisFixture.BusOptions(server);
-        options.Connection.CommandTimeout = TimeSpan.FromMilliseconds(200);
         options.OutageBufferSize = 0; // without the outage buffer (RedisOutageBufferTests covers it)
         await using var bus = new Herald.Redis.RedisMessageBus(new HeraldNode("n"), Microsoft.Extensions.Options.Options.Create(options));
         await WaitForAsync(bus, MessageBusState.Connected);
