@@ -44,6 +44,14 @@ public sealed class RedisServerFixture : IAsyncDisposable
         return server;
     }
 
+    /// <summary>Starts a server on a given port (one a test configured before Redis was up).</summary>
+    public static async Task<RedisServerFixture> StartOnPortAsync(int port, params string[] extraArguments)
+    {
+        var server = new RedisServerFixture(port, extraArguments);
+        await server.LaunchAsync().ConfigureAwait(false);
+        return server;
+    }
+
     /// <summary>
     /// Starts a Sentinel (<c>redis-server sentinel.conf --sentinel</c>) on a free port monitoring the master
     /// <paramref name="masterName"/> at 127.0.0.1:<paramref name="masterPort"/> with quorum 1, which it declares down
