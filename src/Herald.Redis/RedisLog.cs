@@ -35,6 +35,9 @@ internal static partial class RedisLog
     [LoggerMessage(2009, LogLevel.Information, "Redis is back: {Count} buffered publication(s) sent.")]
     public static partial void OutageReplayed(ILogger logger, int count);
 
+    [LoggerMessage(2011, LogLevel.Warning, "Redis is back, but {Count} deliveries of the replayed publications were lost: fewer subscribers than before the outage (a node that had not resubscribed in time, or is gone). Counted in Undelivered.")]
+    public static partial void OutageUndelivered(ILogger logger, long count);
+
     [LoggerMessage(2010, LogLevel.Information, "Redis message bus: {Mode} pub/sub ({Reason}).")]
     public static partial void PubSubMode(ILogger logger, string mode, string reason);
 }

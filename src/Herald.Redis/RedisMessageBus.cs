@@ -46,6 +46,9 @@ public sealed partial class RedisMessageBus : IBufferingMessageBus, ISubscriptio
     private IConnectionMultiplexer? _multiplexer;
     private ISubscriber? _subscriber;
     private int _mode; // 0 not decided yet, 1 classic, 2 sharded
+    private const int MaxTrackedChannels = 10_000;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _receivers = new(StringComparer.Ordinal);
+    private int _receiverChannels;
 
     /// <summary>Creates the bus on its own connection (<see cref="RedisMessageBusOptions.Connection"/>) and starts connecting in the background.</summary>
     /// <param name="node">This process.</param>
@@ -111,6 +114,41 @@ public sealed partial class RedisMessageBus : IBufferingMessageBus, ISubscriptio
 
     private TimeProvider Time => _connection.Options.TimeProvider;
 
+    private async Task<bool> WaitFirstConnectionAsync(CancellationToken cancellationToken)
+    {
+        Task ready;
+        lock (_stateLock)
+        {
+            if (_wasConnected)
+            {
+                return true;
+            }
+
+            ready = _ready.Task;
+        }
+
+        try
+        {
+            await ready.WaitAsync(TimeSpan.FromMilliseconds(Math.Max(1, _connection.Options.Configuration.ConnectTimeout)), Time, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    private bool WasConnected
+    {
+        get
+        {
+            lock (_stateLock)
+            {
+                return _wasConnected;
+            }
+        }
+    }
+
     /// <inheritdoc />
     public async ValueTask PublishAsync(string channel, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
     {
@@ -127,9 +165,23 @@ public sealed partial class RedisMessageBus : IBufferingMessageBus, ISubscriptio
         }
         catch (NotSentException e)
         {
+            Signal();
+            if (!WasConnected)
+            {
+                // Never connected yet: not an outage, nothing to buffer for. Wait for the first connection (as long as
+                // a connection attempt may take), then send; else refuse, counted in Failed.
+                if (await WaitFirstConnectionAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    await PublishAsync(channel, payload, cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+
+                Interlocked.Increment(ref Counters._failed);
+                throw new RedisConnectionException($"Redis at {_connection.Options} has not been reached yet: publication to '{channel}' not sent.", e.InnerException!);
+            }
+
             // Redis went away before the bus noticed: the publication was never written, so it may be buffered
             // without any risk of a duplicate.
-            Signal();
             if (TryQueue(channel, payload, outage: true) is { } buffered)
             {
                 await buffered.ConfigureAwait(false);
@@ -141,7 +193,8 @@ public sealed partial class RedisMessageBus : IBufferingMessageBus, ISubscriptio
         }
     }
 
-    private async ValueTask PublishCoreAsync(string channel, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    /// <summary>Publishes now; returns how many subscribers Redis reached.</summary>
+    private async ValueTask<long> PublishCoreAsync(string channel, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
         var subscriber = Volatile.Read(ref _subscriber);
         if (subscriber is null || IsSharded is not { } sharded)
@@ -151,10 +204,12 @@ public sealed partial class RedisMessageBus : IBufferingMessageBus, ISubscriptio
 
         var start = MessagingMetrics.StartPublish(payload.Length);
         var name = _prefix + channel;
+        long receivers;
         try
         {
-            await subscriber.PublishAsync(sharded ? RedisChannel.Sharded(name) : RedisChannel.Literal(name), payload, CommandFlags.DemandMaster).ConfigureAwait(false);
+            receivers = await subscriber.PublishAsync(sharded ? RedisChannel.Sharded(name) : RedisChannel.Literal(name), payload, CommandFlags.DemandMaster).ConfigureAwait(false);
             Interlocked.Increment(ref Counters._published);
+            RecordReceivers(channel, receivers);
         }
         catch (SE.RedisConnectionException e) when (e.FailureType is ConnectionFailureType.UnableToResolvePhysicalConnection)
         {
@@ -172,6 +227,77 @@ public sealed partial class RedisMessageBus : IBufferingMessageBus, ISubscriptio
         }
 
         MessagingMetrics.EndPublish(start);
+        return receivers;
+    }
+
+    /// <summary>Remembers the channel's subscriber count (for the replay after an outage); a bounded number of channels.</summary>
+    private void RecordReceivers(string channel, long receivers)
+    {
+        if (_receivers.TryGetValue(channel, out var last))
+        {
+            if (last != receivers)
+            {
+                _receivers[channel] = receivers;
+            }
+        }
+        else if (Volatile.Read(ref _receiverChannels) < MaxTrackedChannels && _receivers.TryAdd(channel, receivers))
+        {
+            Interlocked.Increment(ref _receiverChannels);
+        }
+    }
+
+    /// <summary>
+    /// Hands a publication buffered during an outage to this process's own subscribers now, and notes on each Redis
+    /// subscription it went to that its echo (when the replay sends it) is to be skipped.
+    /// </summary>
+    private ValueTask DeliverLocallyAsync(string channel, ReadOnlyMemory<byte> payload)
+    {
+        ChannelEntry? exact = null;
+        List<ChannelEntry>? patterns = null;
+        lock (_subscribeLock)
+        {
+            if (_entries.TryGetValue((channel, false), out exact))
+            {
+                exact.ExpectEcho(payload);
+            }
+
+            if (_registry.Patterns.Length > 0)
+            {
+                foreach (var ((name, isPattern), entry) in _entries)
+                {
+                    if (isPattern && GlobPattern.IsMatch(name, channel))
+                    {
+                        entry.ExpectEcho(payload);
+                        (patterns ??= []).Add(entry);
+                    }
+                }
+            }
+        }
+
+        if (patterns is null)
+        {
+            return exact is not null && _registry.TryGetChannel(channel, out var only)
+                ? MessageDispatcher.DispatchAsync(only.Subscriptions, new BusMessage(only.Name, null, payload), _logger)
+                : ValueTask.CompletedTask;
+        }
+
+        return DeliverLocallySlowAsync(channel, payload, exact, patterns);
+    }
+
+    private async ValueTask DeliverLocallySlowAsync(string channel, ReadOnlyMemory<byte> payload, ChannelEntry? exact, List<ChannelEntry> patterns)
+    {
+        if (exact is not null && _registry.TryGetChannel(channel, out var only))
+        {
+            await MessageDispatcher.DispatchAsync(only.Subscriptions, new BusMessage(only.Name, null, payload), _logger).ConfigureAwait(false);
+        }
+
+        foreach (var entry in patterns)
+        {
+            if (_registry.TryGetPattern(entry.Name, out var pattern))
+            {
+                await MessageDispatcher.DispatchAsync(pattern.Subscriptions, new BusMessage(channel, pattern.Name, payload), _logger).ConfigureAwait(false);
+            }
+        }
     }
 
     /// <inheritdoc />
@@ -327,6 +453,12 @@ public sealed partial class RedisMessageBus : IBufferingMessageBus, ISubscriptio
 
     private ValueTask DispatchAsync(ChannelEntry entry, ChannelMessage message)
     {
+        ReadOnlyMemory<byte> payload = message.Message;
+        if (entry.TakeEcho(payload.Span))
+        {
+            return ValueTask.CompletedTask; // delivered locally during the outage already
+        }
+
         Subscription[] subscriptions;
         string channelName;
         string? patternName = null;
@@ -353,7 +485,6 @@ public sealed partial class RedisMessageBus : IBufferingMessageBus, ISubscriptio
             channelName = exact.Name;
         }
 
-        ReadOnlyMemory<byte> payload = message.Message;
         return MessageDispatcher.DispatchAsync(subscriptions, new BusMessage(channelName, patternName, payload), _logger);
     }
 
@@ -480,8 +611,10 @@ public sealed partial class RedisMessageBus : IBufferingMessageBus, ISubscriptio
             await Task.WhenAll(pending).WaitAsync(TimeSpan.FromMilliseconds(multiplexer.TimeoutMilliseconds), Time, _shutdown.Token).ConfigureAwait(false);
 
             // Queued behind the SUBSCRIBEs StackExchange.Redis resends on a new subscriber connection: when it comes
-            // back, they are in place.
+            // back, they are in place. And a ping to the primary: publications demand it, and right after a
+            // reconnection its role may not be known yet.
             await subscriber.PingAsync().WaitAsync(TimeSpan.FromMilliseconds(multiplexer.TimeoutMilliseconds), Time, _shutdown.Token).ConfigureAwait(false);
+            await multiplexer.GetDatabase().PingAsync(CommandFlags.DemandMaster).WaitAsync(TimeSpan.FromMilliseconds(multiplexer.TimeoutMilliseconds), Time, _shutdown.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is SE.RedisConnectionException or SE.RedisTimeoutException or TimeoutException)
         {
@@ -667,6 +800,53 @@ public sealed partial class RedisMessageBus : IBufferingMessageBus, ISubscriptio
         public ChannelMessageQueue? Queue { get; set; }
 
         public bool Removed { get; set; }
+
+        private readonly Queue<ReadOnlyMemory<byte>> _echoes = new();
+        private int _echoCount;
+
+        /// <summary>A publication of this process was delivered locally during an outage: skip it when Redis echoes it back.</summary>
+        public void ExpectEcho(ReadOnlyMemory<byte> payload)
+        {
+            lock (_echoes)
+            {
+                _echoes.Enqueue(payload);
+                Volatile.Write(ref _echoCount, _echoes.Count);
+            }
+        }
+
+        /// <summary>
+        /// True when <paramref name="payload"/> is an expected echo (and forgets it). The replay sends in order, so an
+        /// echo matching a later expectation means the earlier ones were never sent (dropped): they are forgotten too.
+        /// </summary>
+        public bool TakeEcho(ReadOnlySpan<byte> payload)
+        {
+            if (Volatile.Read(ref _echoCount) == 0)
+            {
+                return false;
+            }
+
+            lock (_echoes)
+            {
+                var index = 0;
+                foreach (var expected in _echoes)
+                {
+                    if (expected.Span.SequenceEqual(payload))
+                    {
+                        for (var i = 0; i <= index; i++)
+                        {
+                            _echoes.Dequeue();
+                        }
+
+                        Volatile.Write(ref _echoCount, _echoes.Count);
+                        return true;
+                    }
+
+                    index++;
+                }
+            }
+
+            return false;
+        }
     }
 
     /// <summary>StackExchange.Redis had no connection to write the publication to: it was never sent.</summary>

@@ -41,6 +41,14 @@ public sealed class RedisMessageBusOptions
     public TimeSpan OutageReplayDelay { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
+    /// How long the replay may wait, after <see cref="OutageReplayDelay"/>, for every channel in the buffer to have again
+    /// as many subscribers as its last publication before the outage reached (10 s; classic pub/sub on one Redis or
+    /// Sentinel, where <c>PUBSUB NUMSUB</c> sees them all). A subscriber still missing then misses the replay, which
+    /// is counted in <see cref="RedisMessageBusCounters.Undelivered"/>.
+    /// </summary>
+    public TimeSpan OutageResubscribeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
     /// How often the bus checks its connection besides reacting to StackExchange.Redis's connection events (250 ms):
     /// the upper bound on how late <see cref="Herald.Messaging.IMessageBus.State"/> (and so <c>/readyz</c>) follows it.
     /// </summary>
@@ -72,6 +80,7 @@ public sealed class RedisMessageBusCounters
     internal long _replayed;
     internal long _dropped;
     internal long _failed;
+    internal long _undelivered;
 
     /// <summary>Publications Redis accepted (replayed ones included).</summary>
     public long Published => Interlocked.Read(ref _published);
@@ -86,8 +95,15 @@ public sealed class RedisMessageBusCounters
     public long Dropped => Interlocked.Read(ref _dropped);
 
     /// <summary>
+    /// Deliveries lost in a replay: for each replayed publication, how many fewer subscribers Redis reached than the
+    /// same channel's last publication before the outage did (a node that had not resubscribed yet, or never came back).
+    /// </summary>
+    public long Undelivered => Interlocked.Read(ref _undelivered);
+
+    /// <summary>
     /// Publications that were written but whose connection broke before Redis answered, or that timed out: Redis may
-    /// or may not have delivered them (not retried, to avoid duplicates).
+    /// or may not have delivered them (not retried, to avoid duplicates). Also those refused because the bus had never
+    /// reached Redis yet (before the first connection there is no outage buffer).
     /// </summary>
     public long Failed => Interlocked.Read(ref _failed);
 }

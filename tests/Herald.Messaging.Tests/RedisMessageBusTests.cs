@@ -144,7 +144,7 @@ public sealed class RedisMessageBusTests(RedisFixture redis) : MessageBusSpecifi
     }
 
     [Fact]
-    public async Task WrongPassword_KeepsRetrying_LogsWhy_AndBuffersPublications()
+    public async Task WrongPassword_KeepsRetrying_LogsWhy_AndRefusesPublications()
     {
         await using var server = await RedisServerFixture.StartAsync("--requirepass", "s3cret");
         var logs = new TestLogSink();
@@ -156,10 +156,10 @@ public sealed class RedisMessageBusTests(RedisFixture redis) : MessageBusSpecifi
         await refused.DefaultTimeout();
         Assert.Equal(MessageBusState.Connecting, bus.State);
 
-        // Never connected: kept in the outage buffer like during an outage, for when the password is fixed.
-        await bus.PublishAsync("x", "x"u8.ToArray()).DefaultTimeout();
-        Assert.Equal(1, bus.BufferedCount);
-        Assert.Equal(MessageBusState.Connecting, bus.State);
+        // Never connected: refused at once (and counted), not buffered for a Redis this process never reached.
+        await Assert.ThrowsAsync<RedisConnectionException>(async () => await bus.PublishAsync("x", "x"u8.ToArray()).DefaultTimeout());
+        Assert.Equal(0, bus.BufferedCount);
+        Assert.Equal(1, bus.Counters.Failed);
     }
 
     private static async Task<long> SubscriberCountAsync(StackExchange.Redis.ConnectionMultiplexer raw, string channel)

@@ -62,6 +62,10 @@ public class RedisHubTests
             Assert.Contains("\"busState\":\"Connecting\"", await ready.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
 
+        // The API cannot carry a command before Redis was ever reached: 503 (after waiting a connection attempt).
+        var refused = await PostAsync(hub, "/api/emit", """{"event":"too-early"}""", HttpStatusCode.ServiceUnavailable);
+        Assert.Contains("\"unavailable: ", refused, StringComparison.Ordinal);
+
         // A local client is served meanwhile.
         await using (var client = await SocketIOTestClient.ConnectWebSocketAsync(hub.Uri).DefaultTimeout())
         {
@@ -83,6 +87,70 @@ public class RedisHubTests
         await late.ConnectAsync().DefaultTimeout();
         await bus.PublishAsync("sio:/", Encoding.UTF8.GetBytes("""{"source":"other","kind":"broadcast","packet":{"data":["from-redis"]}}""")).DefaultTimeout();
         Assert.Equal("""2["from-redis"]""", await late.ReceiveTextAsync().DefaultTimeout());
+    }
+
+    [Fact]
+    public async Task During_a_redis_outage_api_emits_reach_the_publishing_hubs_clients_at_once_and_the_other_hubs_after()
+    {
+        await using var redis = await RedisServerFixture.StartAsync().DefaultTimeout();
+        await using var a = await HubInstance.StartAsync("--Herald:NodeName=hub-a", "--Herald:Redis:ConnectionString=" + redis.ConnectionString);
+        await using var b = await HubInstance.StartAsync("--Herald:NodeName=hub-b", "--Herald:Redis:ConnectionString=" + redis.ConnectionString);
+        var busA = a.Services.GetRequiredService<IMessageBus>();
+        var busB = b.Services.GetRequiredService<IMessageBus>();
+        await busA.WaitForStateAsync(MessageBusState.Connected);
+        await busB.WaitForStateAsync(MessageBusState.Connected);
+        await ((ClusterAdapter)a.Services.GetRequiredService<SocketIOServer>().Sockets.Adapter).Ready.DefaultTimeout();
+        await ((ClusterAdapter)b.Services.GetRequiredService<SocketIOServer>().Sockets.Adapter).Ready.DefaultTimeout();
+        await using var onA = await SocketIOTestClient.ConnectWebSocketAsync(a.Uri).DefaultTimeout();
+        await onA.ConnectAsync().DefaultTimeout();
+        await using var onB = await SocketIOTestClient.ConnectWebSocketAsync(b.Uri).DefaultTimeout();
+        await onB.ConnectAsync().DefaultTimeout();
+        await PostAsync(a, "/api/emit", """{"event":"before"}""", HttpStatusCode.OK);
+        Assert.Equal("""2["before"]""", await onA.ReceiveTextAsync().DefaultTimeout());
+        Assert.Equal("""2["before"]""", await onB.ReceiveTextAsync().DefaultTimeout());
+
+        var down = busA.WaitForStateAsync(MessageBusState.Disconnected);
+        await redis.StopAsync().DefaultTimeout();
+        await down;
+
+        // Redis is down: hub-a's own client gets the emit at once (the outage buffer keeps it for hub-b).
+        await PostAsync(a, "/api/emit", """{"event":"during"}""", HttpStatusCode.OK);
+        Assert.Equal("""2["during"]""", await onA.ReceiveTextAsync().DefaultTimeout());
+        Assert.False(redis.IsRunning);
+
+        var upA = busA.WaitForStateAsync(MessageBusState.Connected, TimeSpan.FromSeconds(30));
+        var upB = busB.WaitForStateAsync(MessageBusState.Connected, TimeSpan.FromSeconds(30));
+        await redis.RestartAsync().DefaultTimeout();
+        await Task.WhenAll(upA, upB);
+        await PostAsync(a, "/api/emit", """{"event":"after"}""", HttpStatusCode.OK);
+
+        // hub-b's client: what was buffered, then the rest; hub-a's client: no second copy of "during".
+        Assert.Equal("""2["during"]""", await onB.ReceiveTextAsync().DefaultTimeout());
+        Assert.Equal("""2["after"]""", await onB.ReceiveTextAsync().DefaultTimeout());
+        Assert.Equal("""2["after"]""", await onA.ReceiveTextAsync().DefaultTimeout());
+    }
+
+    [Fact]
+    public async Task During_a_redis_outage_with_the_outage_buffer_off_the_api_answers_503()
+    {
+        await using var redis = await RedisServerFixture.StartAsync().DefaultTimeout();
+        await using var a = await HubInstance.StartAsync("--Herald:NodeName=hub-a", "--Herald:Redis:ConnectionString=" + redis.ConnectionString, "--Herald:Redis:OutageBufferSize=0");
+        var bus = a.Services.GetRequiredService<IMessageBus>();
+        await bus.WaitForStateAsync(MessageBusState.Connected);
+        await PostAsync(a, "/api/emit", """{"event":"before"}""", HttpStatusCode.OK);
+        var down = bus.WaitForStateAsync(MessageBusState.Disconnected);
+        await redis.StopAsync().DefaultTimeout();
+        await down;
+        var body = await PostAsync(a, "/api/emit", """{"event":"during"}""", HttpStatusCode.ServiceUnavailable);
+        Assert.Contains("\"unavailable: ", body, StringComparison.Ordinal);
+    }
+
+    private static async Task<string> PostAsync(HubInstance hub, string path, string json, HttpStatusCode expected)
+    {
+        using var response = await hub.Http.SendAsync(hub.Post(path, json)).DefaultTimeout();
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == expected, $"{path}: {(int)response.StatusCode} {body}");
+        return body;
     }
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');

@@ -90,6 +90,12 @@ public sealed class HubRedisOptions
 
     /// <summary>Prepended to every Redis channel (default <c>herald</c>), so several applications can share one Redis.</summary>
     public string ChannelPrefix { get; set; } = "herald";
+
+    /// <summary>
+    /// How many publications the bus keeps while Redis is unreachable, for the other nodes once it is back (default
+    /// 10,000; 0: none, and the publish API answers 503 during an outage). See docs/reliability.md.
+    /// </summary>
+    public int OutageBufferSize { get; set; } = 10_000;
 }
 
 /// <summary>One peer link (<c>Herald:PeerLinks:0:Name</c>, <c>Herald:PeerLinks:0:Url</c>).</summary>
