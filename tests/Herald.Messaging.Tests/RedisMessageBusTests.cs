@@ -129,6 +129,28 @@ public sealed class RedisMessageBusTests(RedisFixture redis) : MessageBusSpecifi
     }
 
     [Fact]
+    public async Task AddHeraldRedis_UsesAMultiplexerTheApplicationRegistered_AndRefusesASecondConnectionString()
+    {
+        await using var mine = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.Server.ConnectionString + ",name=the-apps-own").DefaultTimeout();
+        var services = new ServiceCollection()
+            .AddLogging()
+            .AddSingleton<IHeraldRedisConnection>(new HeraldRedisConnection(mine))
+            .AddHeraldRedis(redis.Server.ConnectionString, o => o.ChannelPrefix = "shared");
+        Assert.Throws<InvalidOperationException>(() => services.AddHeraldRedisConnection("127.0.0.1:1"));
+        await using var provider = services.BuildServiceProvider();
+        var bus = provider.GetRequiredService<RedisMessageBus>();
+        await WaitForStateAsync(bus, MessageBusState.Connected).DefaultTimeout();
+        Assert.Same(mine, provider.GetRequiredService<IHeraldRedisConnection>().Multiplexer);
+
+        // The bus subscribes through the application's multiplexer: every client Redis sees is the application's.
+        var channel = UniqueChannel("via-mine");
+        await using var subscription = await bus.SubscribeAsync(channel, new MessageCollector().Handler).DefaultTimeout();
+        var clients = (string)(await mine.GetDatabase().ExecuteAsync("CLIENT", "LIST").DefaultTimeout())!;
+        Assert.Equal(1, await SubscriberCountAsync(mine, "shared:" + channel));
+        Assert.All(clients.Split('\n', StringSplitOptions.RemoveEmptyEntries), line => Assert.Contains(" name=the-apps-own ", line, StringComparison.Ordinal)); // no connection of Herald's own
+    }
+
+    [Fact]
     public async Task Password_IsSentOnConnect()
     {
         await using var server = await RedisServerFixture.StartAsync("--requirepass", "s3cret");

@@ -18,10 +18,15 @@ public class RedisHubTests
     public async Task Two_hubs_on_one_redis_share_sessions_a_socket_reconnecting_to_the_other_hub_keeps_its_channels()
     {
         await using var redis = await RedisServerFixture.StartAsync().DefaultTimeout();
-        await using var a = await HubInstance.StartAsync("--Herald:NodeName=hub-a", "--Herald:Redis:ConnectionString=" + redis.ConnectionString);
-        await using var b = await HubInstance.StartAsync("--Herald:NodeName=hub-b", "--Herald:Redis:ConnectionString=" + redis.ConnectionString);
+        await using var a = await HubInstance.StartAsync("--Herald:NodeName=hub-a", "--Herald:Redis:ConnectionString=" + redis.ConnectionString + ",name=hub-a");
+        await using var b = await HubInstance.StartAsync("--Herald:NodeName=hub-b", "--Herald:Redis:ConnectionString=" + redis.ConnectionString + ",name=hub-b");
         await a.Services.GetRequiredService<IMessageBus>().WaitForStateAsync(MessageBusState.Connected);
         await b.Services.GetRequiredService<IMessageBus>().WaitForStateAsync(MessageBusState.Connected);
+
+        // Bus, SSE history and sessions share one multiplexer per hub: one command and one subscriber connection.
+        var multiplexer = a.Services.GetRequiredService<Herald.Redis.IHeraldRedisConnection>().Multiplexer!;
+        var clients = (string)(await multiplexer.GetDatabase().ExecuteAsync("CLIENT", "LIST").DefaultTimeout())!;
+        Assert.Equal(2, clients.Split('\n').Count(line => line.Contains(" name=hub-a ", StringComparison.Ordinal)));
         var cookie = Base64Url(RandomNumberGenerator.GetBytes(16));
 
         // On hub-a, the browser's session joins two channels; then the tab goes away.
