@@ -5,20 +5,20 @@ namespace Herald.Redis;
 /// <summary>The log messages of Herald.Redis (event ids 2000-2099).</summary>
 internal static partial class RedisLog
 {
-    [LoggerMessage(2000, LogLevel.Debug, "Redis {Role} connection: connecting to {Endpoint}.")]
-    public static partial void Connecting(ILogger logger, string role, string endpoint);
+    [LoggerMessage(2000, LogLevel.Debug, "Redis: connecting to {Endpoints}.")]
+    public static partial void Connecting(ILogger logger, string endpoints);
 
     [LoggerMessage(2001, LogLevel.Information, "Redis {Role} connection: connected to {Endpoint}.")]
     public static partial void Connected(ILogger logger, string role, string endpoint);
 
-    [LoggerMessage(2002, LogLevel.Warning, "Redis {Role} connection to {Endpoint} failed or was lost; retrying in {DelayMs} ms.")]
-    public static partial void ConnectionFailed(ILogger logger, string role, string endpoint, long delayMs, Exception? exception);
+    [LoggerMessage(2002, LogLevel.Warning, "Redis {Role} connection to {Endpoint} failed or was lost ({FailureType}); StackExchange.Redis keeps reconnecting.")]
+    public static partial void ConnectionFailed(ILogger logger, string role, string endpoint, string failureType, Exception? exception);
 
-    [LoggerMessage(2003, LogLevel.Information, "Redis subscriber: restored {Channels} channel and {Patterns} pattern subscriptions.")]
+    [LoggerMessage(2003, LogLevel.Information, "Redis subscriber: {Channels} channel and {Patterns} pattern subscriptions are in place again.")]
     public static partial void Resubscribed(ILogger logger, int channels, int patterns);
 
-    [LoggerMessage(2004, LogLevel.Warning, "Redis subscriber: the server answered with an error: {Error}")]
-    public static partial void SubscriberError(ILogger logger, string error);
+    [LoggerMessage(2004, LogLevel.Warning, "Redis subscriber: subscribing to '{Channel}' failed; retrying once the bus is connected.")]
+    public static partial void SubscribeFailed(ILogger logger, string channel, Exception exception);
 
     [LoggerMessage(2005, LogLevel.Debug, "Redis message bus for node '{NodeName}' uses channel prefix '{Prefix}' on {Endpoint}.")]
     public static partial void BusStarted(ILogger logger, string nodeName, string prefix, string endpoint);
@@ -34,4 +34,10 @@ internal static partial class RedisLog
 
     [LoggerMessage(2009, LogLevel.Information, "Redis is back: {Count} buffered publication(s) sent.")]
     public static partial void OutageReplayed(ILogger logger, int count);
+
+    [LoggerMessage(2011, LogLevel.Warning, "Redis is back, but {Count} deliveries of the replayed publications were lost: fewer subscribers than before the outage (a node that had not resubscribed in time, or is gone). Counted in Undelivered.")]
+    public static partial void OutageUndelivered(ILogger logger, long count);
+
+    [LoggerMessage(2010, LogLevel.Information, "Redis message bus: {Mode} pub/sub ({Reason}).")]
+    public static partial void PubSubMode(ILogger logger, string mode, string reason);
 }

@@ -1,5 +1,4 @@
 using Herald.Messaging;
-using Herald.Redis.Internal;
 
 namespace Herald.Redis;
 
@@ -42,14 +41,26 @@ public sealed partial class RedisMessageBus
     /// Null to publish now; otherwise a task that completes when the publication is buffered (outage) or sent
     /// (drain). Throws a <see cref="MessageBusException"/> when the outage buffer is full (the publication is dropped).
     /// </summary>
-    private Task? TryQueue(string channel, ReadOnlyMemory<byte> payload)
+    /// <param name="channel">The channel.</param>
+    /// <param name="payload">The payload.</param>
+    /// <param name="outage">True when a publication just found no connection to write to: the outage starts now,
+    /// whether or not the state has caught up yet.</param>
+    private Task? TryQueue(string channel, ReadOnlyMemory<byte> payload, bool outage = false)
     {
         long dropped;
+        byte[] copy;
         lock (_bufferLock)
         {
+            if (outage && _outageOptions.OutageBufferSize > 0 && !_outage)
+            {
+                // What queued behind a drain waits for its send: behind the copies still, in order.
+                _outage = true;
+                FailWaitersLocked("Redis became unreachable while the outage buffer drained");
+            }
+
             if (!_outage && !_draining)
             {
-                return null;
+                return outage ? DropLocked(channel) : null;
             }
 
             if (!_outage)
@@ -62,18 +73,51 @@ public sealed partial class RedisMessageBus
 
             if (_copied < _outageOptions.OutageBufferSize && _bufferBytes + payload.Length <= _outageOptions.OutageBufferBytes)
             {
-                _buffer.Enqueue(new Pending(channel, payload.ToArray(), null));
+                copy = payload.ToArray();
+                _buffer.Enqueue(new Pending(channel, copy, null));
                 _bufferBytes += payload.Length;
                 _copied++;
                 Interlocked.Increment(ref Counters._buffered);
-                return Task.CompletedTask;
+                dropped = -1;
             }
+            else
+            {
+                copy = [];
+                dropped = Interlocked.Increment(ref Counters._dropped);
+            }
+        }
 
-            dropped = Interlocked.Increment(ref Counters._dropped);
+        if (dropped < 0)
+        {
+            // Local delivery never stops: this process's subscribers get it now; its echo after the replay is skipped.
+            var local = DeliverLocallyAsync(channel, copy);
+            return local.IsCompletedSuccessfully ? Task.CompletedTask : local.AsTask();
         }
 
         RedisLog.OutageDropped(_logger, channel, dropped);
         throw new MessageBusException($"Redis is unreachable and the outage buffer is full: publication to '{channel}' dropped.");
+    }
+
+    private Task DropLocked(string channel)
+    {
+        var dropped = Interlocked.Increment(ref Counters._dropped);
+        RedisLog.OutageDropped(_logger, channel, dropped);
+        return Task.FromException(new RedisConnectionException($"Redis is unreachable and the outage buffer is off: publication to '{channel}' dropped."));
+    }
+
+    /// <summary>Starts draining when publications were buffered while the state never left Connected (a short blip).</summary>
+    private void DrainIfBuffered()
+    {
+        bool buffered;
+        lock (_bufferLock)
+        {
+            buffered = _outage && !_draining;
+        }
+
+        if (buffered)
+        {
+            OnOutageStateChanged(MessageBusState.Connected);
+        }
     }
 
     private void OnOutageStateChanged(MessageBusState current)
@@ -122,15 +166,21 @@ public sealed partial class RedisMessageBus
     private async Task DrainAsync()
     {
         var sent = 0;
+        long undelivered = 0;
         try
         {
-            await Task.Delay(_outageOptions.OutageReplayDelay, _outageOptions.Connection.TimeProvider).ConfigureAwait(false);
+            await Task.Delay(_outageOptions.OutageReplayDelay, Time).ConfigureAwait(false);
+
+            // How many subscribers each buffered channel had before the outage (its last PUBLISH's count), and a wait,
+            // bounded, for them to be back: Redis pub/sub keeps nothing for a node that has not resubscribed yet.
+            var expected = ExpectedReceivers();
+            await WaitForSubscribersAsync(expected).ConfigureAwait(false);
             while (true)
             {
                 Pending next;
                 lock (_bufferLock)
                 {
-                    if (_outage || _buffer.Count == 0 || _commands.State != RedisConnectionState.Connected)
+                    if (_outage || _buffer.Count == 0 || State != MessageBusState.Connected)
                     {
                         // Empty: publications go straight to Redis again. Down again: the next reconnection drains.
                         _draining = false;
@@ -149,17 +199,29 @@ public sealed partial class RedisMessageBus
 
                 try
                 {
-                    await PublishCoreAsync(next.Channel, next.Payload, CancellationToken.None).ConfigureAwait(false);
+                    var receivers = await PublishCoreAsync(next.Channel, next.Payload, CancellationToken.None).ConfigureAwait(false);
                     next.Sent?.TrySetResult();
                     if (next.Sent is null)
                     {
                         Interlocked.Increment(ref Counters._replayed);
                         sent++;
+                        if (expected.TryGetValue(next.Channel, out var before) && receivers < before)
+                        {
+                            Interlocked.Add(ref Counters._undelivered, before - receivers);
+                            undelivered += before - receivers;
+                        }
                     }
                 }
                 catch (MessageBusException e)
                 {
                     next.Sent?.TrySetException(e); // lost in flight (counted in Failed)
+                }
+                catch (NotSentException e)
+                {
+                    // Redis went away again before it was written: dropped and counted, never silently lost.
+                    var dropped = Interlocked.Increment(ref Counters._dropped);
+                    RedisLog.OutageDropped(_logger, next.Channel, dropped);
+                    next.Sent?.TrySetException(new MessageBusException($"Publication to '{next.Channel}' dropped: Redis became unreachable again.", e.InnerException!));
                 }
             }
         }
@@ -173,6 +235,83 @@ public sealed partial class RedisMessageBus
         }
 
         RedisLog.OutageReplayed(_logger, sent);
+        if (undelivered > 0)
+        {
+            RedisLog.OutageUndelivered(_logger, undelivered);
+        }
+    }
+
+    /// <summary>The channels in the buffer with the subscriber count their last publication before the outage reached.</summary>
+    private Dictionary<string, long> ExpectedReceivers()
+    {
+        var expected = new Dictionary<string, long>(StringComparer.Ordinal);
+        lock (_bufferLock)
+        {
+            foreach (var pending in _buffer)
+            {
+                if (!expected.ContainsKey(pending.Channel) && _receivers.TryGetValue(pending.Channel, out var count) && count > 0)
+                {
+                    expected[pending.Channel] = count;
+                }
+            }
+        }
+
+        return expected;
+    }
+
+    /// <summary>
+    /// Waits (up to <see cref="RedisMessageBusOptions.OutageResubscribeTimeout"/>) until <c>PUBSUB NUMSUB</c> shows every
+    /// channel with as many subscribers as before the outage. Classic pub/sub outside a cluster only: there one server
+    /// sees every subscriber.
+    /// </summary>
+    private async Task WaitForSubscribersAsync(Dictionary<string, long> expected)
+    {
+        var multiplexer = Volatile.Read(ref _multiplexer);
+        if (expected.Count == 0 || multiplexer is null || IsSharded != false || _outageOptions.OutageResubscribeTimeout <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        foreach (var server in multiplexer.GetServers())
+        {
+            if (server.ServerType == StackExchange.Redis.ServerType.Cluster)
+            {
+                return;
+            }
+        }
+
+        var channels = expected.Keys.Take(100).ToArray();
+        var arguments = new object[channels.Length + 1];
+        arguments[0] = "NUMSUB";
+        for (var i = 0; i < channels.Length; i++)
+        {
+            arguments[i + 1] = _prefix + channels[i];
+        }
+
+        var start = Time.GetTimestamp();
+        while (Time.GetElapsedTime(start) < _outageOptions.OutageResubscribeTimeout && !_shutdown.IsCancellationRequested)
+        {
+            try
+            {
+                var reply = (StackExchange.Redis.RedisResult[]?)await multiplexer.GetDatabase().ExecuteAsync("PUBSUB", arguments).ConfigureAwait(false);
+                var ready = reply is not null;
+                for (var i = 0; ready && i + 1 < reply!.Length; i += 2)
+                {
+                    ready = (long)reply[i + 1] >= expected[channels[i / 2]];
+                }
+
+                if (ready)
+                {
+                    return;
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(100), Time, _shutdown.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is StackExchange.Redis.RedisException or StackExchange.Redis.RedisTimeoutException or InvalidCastException)
+            {
+                return; // replay now; what does not reach a subscriber is counted
+            }
+        }
     }
 
     /// <summary>

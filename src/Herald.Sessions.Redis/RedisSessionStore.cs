@@ -1,9 +1,6 @@
 using Herald.Redis;
-using Herald.Redis.Internal;
-using Herald.Redis.Resp;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using StackExchange.Redis;
 
 namespace Herald.Sessions.Redis;
 
@@ -14,111 +11,135 @@ namespace Herald.Sessions.Redis;
 /// <remarks>
 /// Keys (prefix <c>herald:session</c>): <c>{prefix}:{sid}:ch</c>, a SET of channel names, and <c>{prefix}:{sid}:u</c>,
 /// the user id string. Every operation is one atomic command plus <c>PEXPIRE</c> of both keys to
-/// <see cref="HeraldSessionOptions.Expiry"/> (sliding), pipelined on one multiplexed connection. Reads are
-/// <c>SMEMBERS</c> and <c>GET</c>.
+/// <see cref="HeraldSessionOptions.Expiry"/> (sliding), pipelined on the multiplexer shared with the bus
+/// (<see cref="IHeraldRedisConnection"/>). Reads are <c>SMEMBERS</c> and <c>GET</c>. While Redis is unreachable an
+/// operation fails at once with <see cref="Herald.Redis.RedisConnectionException"/>.
 /// </remarks>
-public sealed class RedisSessionStore : ISessionStore, IAsyncDisposable
+public sealed class RedisSessionStore : ISessionStore
 {
-    private readonly RedisCommandConnection _commands;
+    private readonly IHeraldRedisConnection _connection;
     private readonly string _prefix;
-    private readonly long _expiryMs;
+    private readonly TimeSpan _expiry;
 
-    /// <summary>Creates the store and starts connecting in the background.</summary>
+    /// <summary>Creates the store on a (shared) Redis connection.</summary>
+    /// <param name="connection">The connection.</param>
     /// <param name="options">The store options.</param>
     /// <param name="sessionOptions">The session options (expiry).</param>
-    /// <param name="loggerFactory">Logging, or <c>null</c>.</param>
-    public RedisSessionStore(IOptions<RedisSessionStoreOptions> options, IOptions<HeraldSessionOptions>? sessionOptions = null, ILoggerFactory? loggerFactory = null)
+    public RedisSessionStore(IHeraldRedisConnection connection, IOptions<RedisSessionStoreOptions> options, IOptions<HeraldSessionOptions>? sessionOptions = null)
     {
+        ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(options);
-        var o = options.Value;
         var expiry = sessionOptions?.Value.Expiry ?? new HeraldSessionOptions().Expiry;
         ArgumentOutOfRangeException.ThrowIfLessThan(expiry, TimeSpan.FromMilliseconds(1), nameof(sessionOptions));
-        _prefix = o.KeyPrefix;
-        _expiryMs = (long)expiry.TotalMilliseconds;
-        loggerFactory ??= NullLoggerFactory.Instance;
-        _commands = new RedisCommandConnection(o.Connection, loggerFactory.CreateLogger("Herald.Redis.RedisConnection"));
-        _commands.Start();
+        _connection = connection;
+        _prefix = options.Value.KeyPrefix;
+        _expiry = expiry;
     }
 
     /// <inheritdoc />
     public async ValueTask<SessionState> LoadAsync(string sessionId, CancellationToken cancellationToken = default)
     {
-        var members = _commands.ExecuteAsync(["SMEMBERS", ChannelsKey(sessionId)], cancellationToken).AsTask();
-        var user = _commands.ExecuteAsync(["GET", UserKey(sessionId)], cancellationToken).AsTask();
-        var touch = TouchAsync(sessionId, cancellationToken);
-        await Task.WhenAll(members, user, touch).ConfigureAwait(false);
-        var items = (await members.ConfigureAwait(false)).Items ?? [];
-        var channels = new string[items.Length];
-        for (var i = 0; i < items.Length; i++)
+        var db = await DatabaseAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            channels[i] = items[i].AsString() ?? "";
-        }
+            var members = db.SetMembersAsync(ChannelsKey(sessionId));
+            var user = db.StringGetAsync(UserKey(sessionId));
+            var touch = TouchAsync(db, sessionId);
+            await Task.WhenAll(members, user, touch).ConfigureAwait(false);
+            var items = await members.ConfigureAwait(false);
+            var channels = new string[items.Length];
+            for (var i = 0; i < items.Length; i++)
+            {
+                channels[i] = items[i].ToString();
+            }
 
-        var userResult = await user.ConfigureAwait(false);
-        return new SessionState(channels, userResult.IsNull ? null : userResult.AsString());
+            var userId = await user.ConfigureAwait(false);
+            return new SessionState(channels, userId.IsNull ? null : userId.ToString());
+        }
+        catch (Exception e) when (e is RedisException or RedisTimeoutException)
+        {
+            throw Translate(e);
+        }
     }
 
     /// <inheritdoc />
-    public async ValueTask AddChannelsAsync(string sessionId, IReadOnlyList<string> channels, CancellationToken cancellationToken = default)
-    {
-        if (channels.Count > 0)
-        {
-            await _commands.ExecuteAsync(SetCommand("SADD", sessionId, channels), cancellationToken).ConfigureAwait(false);
-        }
-
-        await TouchAsync(sessionId, cancellationToken).ConfigureAwait(false);
-    }
+    public ValueTask AddChannelsAsync(string sessionId, IReadOnlyList<string> channels, CancellationToken cancellationToken = default)
+        => ChangeAsync(sessionId, channels, add: true, cancellationToken);
 
     /// <inheritdoc />
-    public async ValueTask RemoveChannelsAsync(string sessionId, IReadOnlyList<string> channels, CancellationToken cancellationToken = default)
-    {
-        if (channels.Count > 0)
-        {
-            await _commands.ExecuteAsync(SetCommand("SREM", sessionId, channels), cancellationToken).ConfigureAwait(false);
-        }
+    public ValueTask RemoveChannelsAsync(string sessionId, IReadOnlyList<string> channels, CancellationToken cancellationToken = default)
+        => ChangeAsync(sessionId, channels, add: false, cancellationToken);
 
-        await TouchAsync(sessionId, cancellationToken).ConfigureAwait(false);
+    private async ValueTask ChangeAsync(string sessionId, IReadOnlyList<string> channels, bool add, CancellationToken cancellationToken)
+    {
+        var db = await DatabaseAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (channels.Count > 0)
+            {
+                var values = new RedisValue[channels.Count];
+                for (var i = 0; i < values.Length; i++)
+                {
+                    values[i] = channels[i];
+                }
+
+                await (add ? db.SetAddAsync(ChannelsKey(sessionId), values) : db.SetRemoveAsync(ChannelsKey(sessionId), values)).ConfigureAwait(false);
+            }
+
+            await TouchAsync(db, sessionId).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RedisException or RedisTimeoutException)
+        {
+            throw Translate(e);
+        }
     }
 
     /// <inheritdoc />
     public async ValueTask ClearChannelsAsync(string sessionId, CancellationToken cancellationToken = default)
-        => await _commands.ExecuteAsync(["DEL", ChannelsKey(sessionId)], cancellationToken).ConfigureAwait(false);
+    {
+        var db = await DatabaseAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await db.KeyDeleteAsync(ChannelsKey(sessionId)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RedisException or RedisTimeoutException)
+        {
+            throw Translate(e);
+        }
+    }
 
     /// <inheritdoc />
     public async ValueTask SetUserIdAsync(string sessionId, string? userId, CancellationToken cancellationToken = default)
     {
-        if (userId is null)
+        var db = await DatabaseAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            await _commands.ExecuteAsync(["DEL", UserKey(sessionId)], cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            await _commands.ExecuteAsync(["SET", UserKey(sessionId), userId, "PX", _expiryMs], cancellationToken).ConfigureAwait(false);
-        }
+            if (userId is null)
+            {
+                await db.KeyDeleteAsync(UserKey(sessionId)).ConfigureAwait(false);
+            }
+            else
+            {
+                await db.StringSetAsync(UserKey(sessionId), userId, _expiry).ConfigureAwait(false);
+            }
 
-        await TouchAsync(sessionId, cancellationToken).ConfigureAwait(false);
+            await TouchAsync(db, sessionId).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RedisException or RedisTimeoutException)
+        {
+            throw Translate(e);
+        }
     }
 
-    /// <inheritdoc />
-    public ValueTask DisposeAsync() => _commands.DisposeAsync();
+    private async ValueTask<IDatabase> DatabaseAsync(CancellationToken cancellationToken)
+        => (_connection.Multiplexer ?? await _connection.GetMultiplexerAsync(cancellationToken).ConfigureAwait(false)).GetDatabase();
 
-    private Task TouchAsync(string sessionId, CancellationToken cancellationToken)
-        => Task.WhenAll(
-            _commands.ExecuteAsync(["PEXPIRE", ChannelsKey(sessionId), _expiryMs], cancellationToken).AsTask(),
-            _commands.ExecuteAsync(["PEXPIRE", UserKey(sessionId), _expiryMs], cancellationToken).AsTask());
+    private Task TouchAsync(IDatabase db, string sessionId)
+        => Task.WhenAll(db.KeyExpireAsync(ChannelsKey(sessionId), _expiry), db.KeyExpireAsync(UserKey(sessionId), _expiry));
 
-    private RedisArgument[] SetCommand(string command, string sessionId, IReadOnlyList<string> channels)
-    {
-        var args = new RedisArgument[channels.Count + 2];
-        args[0] = command;
-        args[1] = ChannelsKey(sessionId);
-        for (var i = 0; i < channels.Count; i++)
-        {
-            args[i + 2] = channels[i];
-        }
-
-        return args;
-    }
+    private static Exception Translate(Exception e) => e is StackExchange.Redis.RedisServerException
+        ? new Herald.Redis.RedisServerException(e.Message, e)
+        : new Herald.Redis.RedisConnectionException(e.Message, e);
 
     private string ChannelsKey(string sessionId) => _prefix + ":" + sessionId + ":ch";
 
@@ -128,9 +149,6 @@ public sealed class RedisSessionStore : ISessionStore, IAsyncDisposable
 /// <summary>Settings of <see cref="RedisSessionStore"/>.</summary>
 public sealed class RedisSessionStoreOptions
 {
-    /// <summary>The Redis connection.</summary>
-    public RedisConnectionOptions Connection { get; set; } = new();
-
     /// <summary>The key prefix (default <c>herald:session</c>).</summary>
     public string KeyPrefix { get; set; } = "herald:session";
 }

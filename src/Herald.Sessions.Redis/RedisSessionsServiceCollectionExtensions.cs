@@ -1,6 +1,8 @@
 using Herald.Redis;
 using Herald.Sessions;
 using Herald.Sessions.Redis;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -10,6 +12,8 @@ public static class RedisSessionsServiceCollectionExtensions
     /// <summary>
     /// Keeps sessions in Redis (<see cref="RedisSessionStore"/>), so that every node sees the same channels and users:
     /// <c>services.AddHeraldRedis("localhost:6379").AddHeraldRedisSessions("localhost:6379").AddHeraldSessions()</c>.
+    /// It uses the Redis connection shared with the bus and the SSE history (<c>AddHeraldRedisConnection</c>, registered
+    /// here if it is not yet).
     /// </summary>
     /// <param name="services">The services.</param>
     /// <param name="connectionString">The Redis connection string (<c>host:port,password=…</c>).</param>
@@ -19,12 +23,18 @@ public static class RedisSessionsServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentException.ThrowIfNullOrEmpty(connectionString);
-        services.AddOptions<RedisSessionStoreOptions>().Configure(o =>
+        services.AddHeraldRedisConnection(connectionString);
+        var options = services.AddOptions<RedisSessionStoreOptions>();
+        if (configure is not null)
         {
-            o.Connection = RedisConnectionOptions.Parse(connectionString);
-            configure?.Invoke(o);
-        });
-        services.AddSingleton<RedisSessionStore>();
+            options.Configure(configure);
+        }
+
+        services.TryAddSingleton(sp => new RedisSessionStore(
+            sp.GetRequiredService<IHeraldRedisConnection>(),
+            sp.GetRequiredService<IOptions<RedisSessionStoreOptions>>(),
+            sp.GetService<IOptions<HeraldSessionOptions>>()));
+        services.RemoveAll<ISessionStore>();
         services.AddSingleton<ISessionStore>(static sp => sp.GetRequiredService<RedisSessionStore>());
         return services;
     }

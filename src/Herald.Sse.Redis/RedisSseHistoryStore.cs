@@ -1,12 +1,10 @@
 using System.Buffers;
-using System.Buffers.Text;
 using System.Text.Json;
 using Herald.Redis;
-using Herald.Redis.Internal;
-using Herald.Redis.Resp;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using StackExchange.Redis;
 
 namespace Herald.Sse.Redis;
 
@@ -18,57 +16,69 @@ namespace Herald.Sse.Redis;
 /// <list type="bullet">
 /// <item><c>{prefix}:h:{instance}:{audience}</c>: a stream per node and audience (<c>*</c>, <c>t:{topic}</c>,
 /// <c>c:{clientId}</c>), entries <c>s</c> = sequence, <c>b</c> = frame body; <c>XADD ... MAXLEN n</c>, then
-/// <c>PEXPIRE</c> to the retention.</item>
+/// <c>EXPIRE</c> to the retention.</item>
 /// <item><c>{prefix}:s:{instance}:{clientId}</c>: the session, JSON <c>{"topic":joinSeq,...}</c>, <c>SET ... PX</c>.</item>
 /// <item><c>{prefix}:closed:{clientId}</c>: present while a closed client must get 204.</item>
 /// </list>
-/// Writes are pipelined on one multiplexed connection and not awaited (the SSE server calls them under its publish
+/// Writes are pipelined on the multiplexer shared with the bus (<see cref="IHeraldRedisConnection"/>) and not awaited (the SSE server calls them under its publish
 /// lock); failures are logged once per outage. Entries carry their sequence, not a Redis id, so writes queued while
 /// reconnecting may land out of order: reads sort. Whether events were trimmed is inferred (a full stream whose oldest
 /// entry is newer than the client's position), so <c>herald:missed</c> may be sent when nothing was lost, never the
 /// other way round.
 /// </remarks>
-public sealed class RedisSseHistoryStore : ISseHistoryStore, IAsyncDisposable
+public sealed class RedisSseHistoryStore : ISseHistoryStore
 {
-    private readonly RedisCommandConnection _commands;
+    private static readonly RedisValue SeqField = "s";
+    private static readonly RedisValue BodyField = "b";
+    private readonly IHeraldRedisConnection _connection;
     private readonly ILogger _logger;
     private readonly string _prefix;
     private readonly int _max;
-    private readonly long _retentionMs;
-    private readonly long _closedRetentionMs;
+    private readonly TimeSpan _retention;
+    private readonly TimeSpan _closedRetention;
     private int _failing;
 
-    /// <summary>Creates the store and starts connecting in the background.</summary>
+    /// <summary>Creates the store on a (shared) Redis connection.</summary>
+    /// <param name="connection">The connection.</param>
     /// <param name="options">The options.</param>
     /// <param name="loggerFactory">Logging, or <c>null</c>.</param>
-    public RedisSseHistoryStore(IOptions<RedisSseHistoryStoreOptions> options, ILoggerFactory? loggerFactory = null)
+    public RedisSseHistoryStore(IHeraldRedisConnection connection, IOptions<RedisSseHistoryStoreOptions> options, ILoggerFactory? loggerFactory = null)
     {
+        ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(options);
         var o = options.Value;
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(o.MaxEventsPerAudience, 0, nameof(o.MaxEventsPerAudience));
         ArgumentOutOfRangeException.ThrowIfLessThan(o.Retention, TimeSpan.FromMilliseconds(1), nameof(o.Retention));
         ArgumentOutOfRangeException.ThrowIfLessThan(o.ClosedRetention, TimeSpan.FromMilliseconds(1), nameof(o.ClosedRetention));
-        loggerFactory ??= NullLoggerFactory.Instance;
-        _logger = loggerFactory.CreateLogger<RedisSseHistoryStore>();
+        _connection = connection;
+        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<RedisSseHistoryStore>();
         _prefix = o.KeyPrefix;
         _max = o.MaxEventsPerAudience;
-        _retentionMs = (long)o.Retention.TotalMilliseconds;
-        _closedRetentionMs = (long)o.ClosedRetention.TotalMilliseconds;
-        _commands = new RedisCommandConnection(o.Connection, loggerFactory.CreateLogger("Herald.Redis.RedisConnection"));
-        _commands.Start();
+        _retention = o.Retention;
+        _closedRetention = o.ClosedRetention;
     }
 
     /// <inheritdoc />
     public void Append(string instance, SseAudience audience, long seq, byte[] body)
     {
+        if (Database() is not { } db)
+        {
+            return;
+        }
+
         var key = HistoryKey(instance, audience);
-        Fire(["XADD", key, "MAXLEN", _max, "*", "s", seq, "b", body]);
-        Fire(["PEXPIRE", key, _retentionMs]);
+        Fire(db.StreamAddAsync(key, [new NameValueEntry(SeqField, seq), new NameValueEntry(BodyField, body)], maxLength: _max, useApproximateMaxLength: false));
+        Fire(db.KeyExpireAsync(key, _retention));
     }
 
     /// <inheritdoc />
     public void SaveSession(string instance, string clientId, IReadOnlyDictionary<string, long> topics)
     {
+        if (Database() is not { } db)
+        {
+            return;
+        }
+
         var json = new ArrayBufferWriter<byte>(64);
         using (var writer = new Utf8JsonWriter(json))
         {
@@ -81,98 +91,86 @@ public sealed class RedisSseHistoryStore : ISseHistoryStore, IAsyncDisposable
             writer.WriteEndObject();
         }
 
-        Fire(["SET", SessionKey(instance, clientId), json.WrittenMemory, "PX", _retentionMs]);
+        Fire(db.StringSetAsync(SessionKey(instance, clientId), json.WrittenMemory.ToArray(), _retention));
     }
 
     /// <inheritdoc />
-    public void MarkClosed(string clientId) => Fire(["SET", ClosedKey(clientId), "1", "PX", _closedRetentionMs]);
+    public void MarkClosed(string clientId)
+    {
+        if (Database() is { } db)
+        {
+            Fire(db.StringSetAsync(ClosedKey(clientId), "1", _closedRetention));
+        }
+    }
 
     /// <inheritdoc />
     public async ValueTask<SseResumeResult> ResumeAsync(string instance, string clientId, long afterSeq, CancellationToken cancellationToken)
     {
-        var closed = _commands.ExecuteAsync(["EXISTS", ClosedKey(clientId)], cancellationToken).AsTask();
-        var session = _commands.ExecuteAsync(["GET", SessionKey(instance, clientId)], cancellationToken).AsTask();
-        await Task.WhenAll(closed, session).ConfigureAwait(false);
-        if (closed.Result.Integer == 1)
+        var db = (_connection.Multiplexer ?? await _connection.GetMultiplexerAsync(cancellationToken).ConfigureAwait(false)).GetDatabase();
+        try
         {
-            return SseResumeResult.Closed;
-        }
-
-        if (session.Result.IsNull || session.Result.Bytes is not { } json)
-        {
-            return SseResumeResult.Unknown;
-        }
-
-        var topics = ParseSession(json);
-        var audiences = new List<(SseAudience Audience, long From)>(topics.Count + 2) { (SseAudience.All, afterSeq), (SseAudience.Client(clientId), afterSeq) };
-        foreach (var (topic, joinedAt) in topics)
-        {
-            audiences.Add((SseAudience.Topic(topic), Math.Max(afterSeq, joinedAt)));
-        }
-
-        var reads = new Task<RedisResult>[audiences.Count];
-        for (var i = 0; i < reads.Length; i++)
-        {
-            reads[i] = _commands.ExecuteAsync(["XRANGE", HistoryKey(instance, audiences[i].Audience), "-", "+"], cancellationToken).AsTask();
-        }
-
-        await Task.WhenAll(reads).ConfigureAwait(false);
-        var events = new List<SseStoredEvent>();
-        var gap = false;
-        for (var i = 0; i < reads.Length; i++)
-        {
-            gap |= CollectAfter(reads[i].Result, audiences[i].From, events);
-        }
-
-        events.Sort(static (a, b) => a.Seq.CompareTo(b.Seq));
-        var unique = new List<SseStoredEvent>(events.Count);
-        foreach (var e in events)
-        {
-            // An event sent to several of the client's audiences is in several streams.
-            if (unique.Count == 0 || unique[^1].Seq != e.Seq)
+            var closed = db.KeyExistsAsync(ClosedKey(clientId));
+            var session = db.StringGetAsync(SessionKey(instance, clientId));
+            await Task.WhenAll(closed, session).WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (closed.Result)
             {
-                unique.Add(e);
+                return SseResumeResult.Closed;
             }
-        }
 
-        return new SseResumeResult(SseResumeStatus.Found, [.. topics.Keys], unique, gap);
+            if (session.Result.IsNull || (byte[]?)session.Result is not { } json)
+            {
+                return SseResumeResult.Unknown;
+            }
+
+            var topics = ParseSession(json);
+            var audiences = new List<(SseAudience Audience, long From)>(topics.Count + 2) { (SseAudience.All, afterSeq), (SseAudience.Client(clientId), afterSeq) };
+            foreach (var (topic, joinedAt) in topics)
+            {
+                audiences.Add((SseAudience.Topic(topic), Math.Max(afterSeq, joinedAt)));
+            }
+
+            var reads = new Task<StreamEntry[]>[audiences.Count];
+            for (var i = 0; i < reads.Length; i++)
+            {
+                reads[i] = db.StreamRangeAsync(HistoryKey(instance, audiences[i].Audience));
+            }
+
+            await Task.WhenAll(reads).WaitAsync(cancellationToken).ConfigureAwait(false);
+            var events = new List<SseStoredEvent>();
+            var gap = false;
+            for (var i = 0; i < reads.Length; i++)
+            {
+                gap |= CollectAfter(reads[i].Result, audiences[i].From, events);
+            }
+
+            events.Sort(static (a, b) => a.Seq.CompareTo(b.Seq));
+            var unique = new List<SseStoredEvent>(events.Count);
+            foreach (var e in events)
+            {
+                // An event sent to several of the client's audiences is in several streams.
+                if (unique.Count == 0 || unique[^1].Seq != e.Seq)
+                {
+                    unique.Add(e);
+                }
+            }
+
+            return new SseResumeResult(SseResumeStatus.Found, [.. topics.Keys], unique, gap);
+        }
+        catch (Exception e) when (e is RedisException or RedisTimeoutException)
+        {
+            throw new Herald.Redis.RedisConnectionException("SSE history: reading from Redis failed: " + e.Message, e);
+        }
     }
 
-    /// <inheritdoc />
-    public ValueTask DisposeAsync() => _commands.DisposeAsync();
-
-    /// <summary>XRANGE reply: <c>[[id, [field, value, ...]], ...]</c>. Returns whether entries after <paramref name="from"/> may have been trimmed.</summary>
-    private bool CollectAfter(RedisResult reply, long from, List<SseStoredEvent> into)
+    /// <summary>Adds the entries after <paramref name="from"/>; returns whether entries after it may have been trimmed.</summary>
+    private bool CollectAfter(StreamEntry[] entries, long from, List<SseStoredEvent> into)
     {
-        if (reply.Items is not { } entries)
-        {
-            return false;
-        }
-
         var oldest = long.MaxValue;
         foreach (var entry in entries)
         {
-            if (entry.Items is not [_, { Items: { } fields }])
-            {
-                continue;
-            }
-
-            long seq = -1;
-            byte[]? body = null;
-            for (var f = 0; f + 1 < fields.Length; f += 2)
-            {
-                var name = fields[f].Bytes;
-                if (name is [(byte)'s'] && Utf8Parser.TryParse(fields[f + 1].Bytes, out long s, out _))
-                {
-                    seq = s;
-                }
-                else if (name is [(byte)'b'])
-                {
-                    body = fields[f + 1].Bytes;
-                }
-            }
-
-            if (seq < 0 || body is null)
+            var seqValue = entry[SeqField];
+            var bodyValue = entry[BodyField];
+            if (seqValue.IsNull || bodyValue.IsNull || !seqValue.TryParse(out long seq) || seq < 0)
             {
                 continue;
             }
@@ -180,7 +178,7 @@ public sealed class RedisSseHistoryStore : ISseHistoryStore, IAsyncDisposable
             oldest = Math.Min(oldest, seq);
             if (seq > from)
             {
-                into.Add(new SseStoredEvent(seq, body));
+                into.Add(new SseStoredEvent(seq, (byte[])bodyValue!));
             }
         }
 
@@ -209,9 +207,24 @@ public sealed class RedisSseHistoryStore : ISseHistoryStore, IAsyncDisposable
         return topics;
     }
 
-    private void Fire(RedisArgument[] command)
+    private IDatabase? Database()
     {
-        var pending = _commands.ExecuteAsync(command);
+        if (_connection.Multiplexer is { } multiplexer)
+        {
+            return multiplexer.GetDatabase();
+        }
+
+        // Not connected once yet: the write is lost like any write during an outage (logged once).
+        if (Interlocked.Exchange(ref _failing, 1) == 0)
+        {
+            SseRedisLog.WriteFailed(_logger, new Herald.Redis.RedisConnectionException("Redis has not been reached yet."));
+        }
+
+        return null;
+    }
+
+    private void Fire(Task pending)
+    {
         if (pending.IsCompletedSuccessfully)
         {
             return;
@@ -220,7 +233,7 @@ public sealed class RedisSseHistoryStore : ISseHistoryStore, IAsyncDisposable
         _ = ObserveAsync(pending);
     }
 
-    private async Task ObserveAsync(ValueTask<RedisResult> pending)
+    private async Task ObserveAsync(Task pending)
     {
         try
         {

@@ -1,13 +1,8 @@
-using Herald.Redis;
-
 namespace Herald.Sse.Redis;
 
 /// <summary>Options of <see cref="RedisSseHistoryStore"/>.</summary>
 public sealed class RedisSseHistoryStoreOptions
 {
-    /// <summary>Where Redis is (the same server as the bus, usually).</summary>
-    public RedisConnectionOptions Connection { get; set; } = new();
-
     /// <summary>Prefix of every key. Default <c>herald:sse</c>.</summary>
     public string KeyPrefix { get; set; } = "herald:sse";
 

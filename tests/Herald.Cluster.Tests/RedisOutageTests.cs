@@ -213,9 +213,15 @@ public sealed class RedisOutageTests
         var down = WaitForStateAsync(busA, MessageBusState.Disconnected);
         await redis.StopAsync().DefaultTimeout();
         await down.DefaultTimeout();
+
+        // A heartbeat published in the instant before the bus noticed the outage found no connection and was
+        // buffered too (never written, so no duplicate): it takes a slot.
+        var slots = BufferSize - busA.BufferedCount;
+        var droppedBefore = busA.Counters.Dropped;
         Emit(BufferSize + 30);
         localNumbers.AddRange(await ReadAsync(local, BufferSize + 30)); // local delivery did not stop
-        Assert.Equal(30, busA.Counters.Dropped);
+        var emitsDropped = busA.Counters.Dropped - droppedBefore;
+        Assert.Equal(BufferSize + 30 - slots, emitsDropped);
 
         var up = Task.WhenAll(WaitForStateAsync(busA, MessageBusState.Connected), WaitForStateAsync(b.Bus, MessageBusState.Connected));
         await redis.RestartAsync().DefaultTimeout();
@@ -226,7 +232,7 @@ public sealed class RedisOutageTests
         remoteNumbers.AddRange(await ReadAsync(remote, 0, untilEnd: true));
 
         Assert.Equal(Enumerable.Range(1, sent), localNumbers);
-        Assert.Equal(sent, remoteNumbers.Count + busA.Counters.Dropped);
+        Assert.Equal(sent, remoteNumbers.Count + emitsDropped);
         Assert.Equal(remoteNumbers.Order(), remoteNumbers);
         Assert.Equal(remoteNumbers.Count, remoteNumbers.Distinct().Count());
     }

@@ -1,8 +1,6 @@
 using Herald.Redis;
-using Herald.Redis.Internal;
 using Herald.Testing;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace Herald.Messaging.Tests;
@@ -39,11 +37,7 @@ public sealed class RedisFixture : IAsyncLifetime
     public static RedisMessageBus CreateBus(RedisServerFixture server, string nodeName, ILoggerFactory? loggerFactory = null, string prefix = "herald")
         => new(new HeraldNode(nodeName), Options.Create(BusOptions(server, prefix)), loggerFactory);
 
-    /// <summary>A raw command connection, to act as a foreign (non-Herald) Redis client.</summary>
-    internal static RedisCommandConnection CreateCommandConnection(RedisServerFixture server)
-    {
-        var connection = new RedisCommandConnection(BusOptions(server).Connection, NullLogger.Instance);
-        connection.Start();
-        return connection;
-    }
+    /// <summary>A plain StackExchange.Redis client, to act as a foreign (non-Herald) Redis client.</summary>
+    public static Task<StackExchange.Redis.ConnectionMultiplexer> ConnectRawAsync(RedisServerFixture server)
+        => StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(server.ConnectionString).DefaultTimeout();
 }

@@ -26,9 +26,8 @@ public sealed class RedisMessageBusTests(RedisFixture redis) : MessageBusSpecifi
         }
 
         // One SUBSCRIBE per node, whatever its number of local handlers.
-        await using var raw = RedisFixture.CreateCommandConnection(redis.Server);
-        var numsub = await raw.ExecuteAsync(["PUBSUB", "NUMSUB", "herald:" + channel]).DefaultTimeout();
-        Assert.Equal(2, numsub.Items![1].Integer);
+        await using var raw = await RedisFixture.ConnectRawAsync(redis.Server);
+        Assert.Equal(2, await SubscriberCountAsync(raw, "herald:" + channel));
 
         await node1.PublishAsync(channel, "hello"u8.ToArray()).DefaultTimeout();
         await node2.PublishAsync(channel, "world"u8.ToArray()).DefaultTimeout();
@@ -49,7 +48,7 @@ public sealed class RedisMessageBusTests(RedisFixture redis) : MessageBusSpecifi
     public async Task Unsubscribing_RemovesTheRedisSubscription_WhenTheLastHandlerLeaves()
     {
         await using var bus = await CreateConnectedBusAsync();
-        await using var raw = RedisFixture.CreateCommandConnection(redis.Server);
+        await using var raw = await RedisFixture.ConnectRawAsync(redis.Server);
         var channel = UniqueChannel("refcount");
         var a = await bus.SubscribeAsync(channel, new MessageCollector().Handler).DefaultTimeout();
         var b = await bus.SubscribeAsync(channel, new MessageCollector().Handler).DefaultTimeout();
@@ -75,10 +74,10 @@ public sealed class RedisMessageBusTests(RedisFixture redis) : MessageBusSpecifi
         await subscription.Ready.DefaultTimeout();
 
         // What any language's Redis client does: PUBLISH herald:topic:<topic> "<json>".
-        await using var raw = RedisFixture.CreateCommandConnection(redis.Server);
-        var receivers = await raw.ExecuteAsync(["PUBLISH", "herald:topic:" + topic, "\"Hello, World!\""]).DefaultTimeout();
+        await using var raw = await RedisFixture.ConnectRawAsync(redis.Server);
+        var receivers = await raw.GetDatabase().ExecuteAsync("PUBLISH", "herald:topic:" + topic, "\"Hello, World!\"").DefaultTimeout();
 
-        Assert.Equal(1, receivers.Integer);
+        Assert.Equal(1, (long)receivers);
         Assert.Equal("Hello, World!", await received.Task.DefaultTimeout());
     }
 
@@ -106,22 +105,6 @@ public sealed class RedisMessageBusTests(RedisFixture redis) : MessageBusSpecifi
     }
 
     [Fact]
-    public async Task CommandConnection_PipelinesConcurrentCommands()
-    {
-        await using var raw = RedisFixture.CreateCommandConnection(redis.Server);
-        var key = UniqueChannel("counter");
-        var increments = Enumerable.Range(0, 2000).Select(_ => raw.ExecuteAsync(["INCR", key]).AsTask()).ToArray();
-        var results = await Task.WhenAll(increments).DefaultTimeout();
-
-        // Replies match their commands in order: each INCR saw a distinct value, 1..2000.
-        Assert.Equal(Enumerable.Range(1, 2000).Select(i => (long)i), results.Select(r => r.Integer).Order());
-        Assert.Equal("2000", (await raw.ExecuteAsync(["GET", key]).DefaultTimeout()).AsString());
-        var error = await Assert.ThrowsAsync<RedisServerException>(async () => await raw.ExecuteAsync(["NOSUCHCOMMAND"]).DefaultTimeout());
-        Assert.Contains("unknown command", error.Message, StringComparison.OrdinalIgnoreCase);
-        Assert.Equal("PONG", (await raw.ExecuteAsync(["PING"]).DefaultTimeout()).AsString());
-    }
-
-    [Fact]
     public async Task AddHeraldRedis_RegistersTheRedisBusAndTheChannel()
     {
         var services = new ServiceCollection()
@@ -146,6 +129,28 @@ public sealed class RedisMessageBusTests(RedisFixture redis) : MessageBusSpecifi
     }
 
     [Fact]
+    public async Task AddHeraldRedis_UsesAMultiplexerTheApplicationRegistered_AndRefusesASecondConnectionString()
+    {
+        await using var mine = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.Server.ConnectionString + ",name=the-apps-own").DefaultTimeout();
+        var services = new ServiceCollection()
+            .AddLogging()
+            .AddSingleton<IHeraldRedisConnection>(new HeraldRedisConnection(mine))
+            .AddHeraldRedis(redis.Server.ConnectionString, o => o.ChannelPrefix = "shared");
+        Assert.Throws<InvalidOperationException>(() => services.AddHeraldRedisConnection("127.0.0.1:1"));
+        await using var provider = services.BuildServiceProvider();
+        var bus = provider.GetRequiredService<RedisMessageBus>();
+        await WaitForStateAsync(bus, MessageBusState.Connected).DefaultTimeout();
+        Assert.Same(mine, provider.GetRequiredService<IHeraldRedisConnection>().Multiplexer);
+
+        // The bus subscribes through the application's multiplexer: every client Redis sees is the application's.
+        var channel = UniqueChannel("via-mine");
+        await using var subscription = await bus.SubscribeAsync(channel, new MessageCollector().Handler).DefaultTimeout();
+        var clients = (string)(await mine.GetDatabase().ExecuteAsync("CLIENT", "LIST").DefaultTimeout())!;
+        Assert.Equal(1, await SubscriberCountAsync(mine, "shared:" + channel));
+        Assert.All(clients.Split('\n', StringSplitOptions.RemoveEmptyEntries), line => Assert.Contains(" name=the-apps-own ", line, StringComparison.Ordinal)); // no connection of Herald's own
+    }
+
+    [Fact]
     public async Task Password_IsSentOnConnect()
     {
         await using var server = await RedisServerFixture.StartAsync("--requirepass", "s3cret");
@@ -161,20 +166,27 @@ public sealed class RedisMessageBusTests(RedisFixture redis) : MessageBusSpecifi
     }
 
     [Fact]
-    public async Task WrongPassword_KeepsRetrying_AndLogsWhy()
+    public async Task WrongPassword_KeepsRetrying_LogsWhy_AndRefusesPublications()
     {
         await using var server = await RedisServerFixture.StartAsync("--requirepass", "s3cret");
         var logs = new TestLogSink();
         var options = RedisFixture.BusOptions(server);
-        options.Connection = RedisConnectionOptions.Parse(server.ConnectionString + ",password=wrong,syncTimeout=300");
-        var refused = logs.WaitForAsync(e => e.EventId.Id == 2002 && e.Exception is RedisServerException);
+        options.Connection = RedisConnectionOptions.Parse(server.ConnectionString + ",password=wrong,connectTimeout=300");
+        var refused = logs.WaitForAsync(e => e.EventId.Id == 2002);
         await using var bus = new RedisMessageBus(new HeraldNode("auth"), Microsoft.Extensions.Options.Options.Create(options), logs.CreateFactory());
 
         await refused.DefaultTimeout();
         Assert.Equal(MessageBusState.Connecting, bus.State);
+
+        // Never connected: refused at once (and counted), not buffered for a Redis this process never reached.
         await Assert.ThrowsAsync<RedisConnectionException>(async () => await bus.PublishAsync("x", "x"u8.ToArray()).DefaultTimeout());
+        Assert.Equal(0, bus.BufferedCount);
+        Assert.Equal(1, bus.Counters.Failed);
     }
 
-    private static async Task<long> SubscriberCountAsync(Herald.Redis.Internal.RedisCommandConnection raw, string channel)
-        => (await raw.ExecuteAsync(["PUBSUB", "NUMSUB", channel]).DefaultTimeout()).Items![1].Integer;
+    private static async Task<long> SubscriberCountAsync(StackExchange.Redis.ConnectionMultiplexer raw, string channel)
+    {
+        var reply = (StackExchange.Redis.RedisResult[])(await raw.GetDatabase().ExecuteAsync("PUBSUB", "NUMSUB", channel).DefaultTimeout())!;
+        return (long)reply[1];
+    }
 }

@@ -84,7 +84,7 @@ public class ConfigurationTests
     [Fact]
     public void The_hub_refuses_to_start_with_an_invalid_setting_and_names_it()
     {
-        var builder = HubInstance.CreateBuilder("--Herald:Redis:ConnectionString=localhost:6379,ssl=true", "--Herald:NodeName=bad name");
+        var builder = HubInstance.CreateBuilder("--Herald:Redis:ConnectionString=localhost:6379,sll=true", "--Herald:NodeName=bad name");
         var e = Assert.Throws<HubConfigurationException>(() => builder.AddHeraldHub());
         Assert.Contains("Herald:Redis:ConnectionString: ", e.Message, StringComparison.Ordinal);
         Assert.Contains("Herald:NodeName: ", e.Message, StringComparison.Ordinal);

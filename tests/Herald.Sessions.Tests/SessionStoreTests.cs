@@ -32,8 +32,10 @@ public sealed class SessionStoreTests
     public async Task RedisStoreKeepsChannelsAndUserWithAnExpiry()
     {
         await using var redis = await RedisServerFixture.StartAsync();
-        await using var store = new Redis.RedisSessionStore(
-            Options.Create(new Redis.RedisSessionStoreOptions { Connection = Herald.Redis.RedisConnectionOptions.Parse(redis.ConnectionString) }),
+        await using var connection = new Herald.Redis.HeraldRedisConnection(Herald.Redis.RedisConnectionOptions.Parse(redis.ConnectionString));
+        var store = new Redis.RedisSessionStore(
+            connection,
+            Options.Create(new Redis.RedisSessionStoreOptions()),
             Options.Create(new HeraldSessionOptions { Expiry = TimeSpan.FromMinutes(5) }));
         Assert.Null((await store.LoadAsync("s1").AsTask().DefaultTimeout()).UserId);
         await store.AddChannelsAsync("s1", ["a", "b", "c"]).AsTask().DefaultTimeout();

@@ -19,16 +19,16 @@ public sealed class InMemorySseCrossNodeTests : SseCrossNodeTests
 /// <summary>Two SSE nodes, each with its own connection to one real redis-server.</summary>
 public sealed class RedisSseCrossNodeTests : SseCrossNodeTests, IAsyncLifetime
 {
-    private readonly List<RedisSseHistoryStore> _stores = [];
+    private readonly List<Herald.Redis.HeraldRedisConnection> _connections = [];
     private RedisServerFixture? _redis;
 
     public async Task InitializeAsync() => _redis = await RedisServerFixture.StartAsync();
 
     public async Task DisposeAsync()
     {
-        foreach (var store in _stores)
+        foreach (var connection in _connections)
         {
-            await store.DisposeAsync();
+            await connection.DisposeAsync();
         }
 
         if (_redis is not null)
@@ -39,13 +39,10 @@ public sealed class RedisSseCrossNodeTests : SseCrossNodeTests, IAsyncLifetime
 
     protected override ISseHistoryStore StoreForNode(int maxEventsPerAudience)
     {
-        var store = new RedisSseHistoryStore(Options.Create(new RedisSseHistoryStoreOptions
-        {
-            Connection = Herald.Redis.RedisConnectionOptions.Parse(_redis!.ConnectionString),
-            MaxEventsPerAudience = maxEventsPerAudience,
-        }));
-        _stores.Add(store);
-        return store;
+        // Each node on its own connection, as two processes would be.
+        var connection = new Herald.Redis.HeraldRedisConnection(Herald.Redis.RedisConnectionOptions.Parse(_redis!.ConnectionString));
+        _connections.Add(connection);
+        return new RedisSseHistoryStore(connection, Options.Create(new RedisSseHistoryStoreOptions { MaxEventsPerAudience = maxEventsPerAudience }));
     }
 
     [Fact]
@@ -57,8 +54,8 @@ public sealed class RedisSseCrossNodeTests : SseCrossNodeTests, IAsyncLifetime
         await a.DisposeAsync();
         await _redis!.StopAsync();
 
-        await using var node2 = await SseTestHost.StartAsync(services: s => s.AddSingleton<ISseHistoryStore>(new RedisSseHistoryStore(Options.Create(
-            new RedisSseHistoryStoreOptions { Connection = Herald.Redis.RedisConnectionOptions.Parse(_redis.ConnectionString + ",connectTimeout=200,asyncTimeout=300") }))));
+        await using var connection = new Herald.Redis.HeraldRedisConnection(Herald.Redis.RedisConnectionOptions.Parse(_redis.ConnectionString + ",connectTimeout=200,asyncTimeout=300"));
+        await using var node2 = await SseTestHost.StartAsync(services: s => s.AddSingleton<ISseHistoryStore>(new RedisSseHistoryStore(connection, Options.Create(new RedisSseHistoryStoreOptions()))));
         node2.AllowErrors = true;
         await using var b = await node2.ConnectAsync(lastEventId: last).DefaultTimeout();
         var open = OpenPayload.Parse((await b.ReadEventAsync().DefaultTimeout()).Data);

@@ -15,12 +15,16 @@ public sealed class RedisServerFixture : IAsyncDisposable
 {
     private readonly string[] _extraArguments;
     private readonly StringBuilder _output = new();
+    private readonly string? _configFile;
+    private readonly string _readyMarker;
     private Process? _process;
 
-    private RedisServerFixture(int port, string[] extraArguments)
+    private RedisServerFixture(int port, string[] extraArguments, string? configFile = null, string readyMarker = "Ready to accept connections")
     {
         Port = port;
         _extraArguments = extraArguments;
+        _configFile = configFile;
+        _readyMarker = readyMarker;
     }
 
     /// <summary>The TCP port on 127.0.0.1.</summary>
@@ -38,6 +42,42 @@ public sealed class RedisServerFixture : IAsyncDisposable
         var server = new RedisServerFixture(GetFreePort(), extraArguments);
         await server.LaunchAsync().ConfigureAwait(false);
         return server;
+    }
+
+    /// <summary>Starts a server on a given port (one a test configured before Redis was up).</summary>
+    public static async Task<RedisServerFixture> StartOnPortAsync(int port, params string[] extraArguments)
+    {
+        var server = new RedisServerFixture(port, extraArguments);
+        await server.LaunchAsync().ConfigureAwait(false);
+        return server;
+    }
+
+    /// <summary>
+    /// Starts a Sentinel (<c>redis-server sentinel.conf --sentinel</c>) on a free port monitoring the master
+    /// <paramref name="masterName"/> at 127.0.0.1:<paramref name="masterPort"/> with quorum 1, which it declares down
+    /// after <paramref name="downAfterMilliseconds"/>.
+    /// </summary>
+    public static async Task<RedisServerFixture> StartSentinelAsync(string masterName, int masterPort, int downAfterMilliseconds = 1000)
+    {
+        var port = GetFreePort();
+        var directory = Directory.CreateTempSubdirectory("herald-sentinel-").FullName;
+        var config = Path.Combine(directory, "sentinel.conf");
+        await File.WriteAllTextAsync(config, string.Join('\n',
+            $"sentinel monitor {masterName} 127.0.0.1 {masterPort} 1",
+            $"sentinel down-after-milliseconds {masterName} {downAfterMilliseconds}",
+            $"sentinel failover-timeout {masterName} 10000",
+            "")).ConfigureAwait(false);
+        var server = new RedisServerFixture(port, ["--sentinel"], config, "+monitor master");
+        await server.LaunchAsync().ConfigureAwait(false);
+        return server;
+    }
+
+    /// <summary>A free TCP port on 127.0.0.1 (for a TLS port, a cluster bus, an endpoint nobody listens on).</summary>
+    public static int GetFreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>The full path of <c>redis-server</c>, or an exception saying how to install it.</summary>
@@ -92,6 +132,11 @@ public sealed class RedisServerFixture : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (_configFile is not null)
+        {
+            info.ArgumentList.Add(_configFile);
+        }
+
         foreach (var argument in (string[])["--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no", .. _extraArguments])
         {
             info.ArgumentList.Add(argument);
@@ -111,7 +156,7 @@ public sealed class RedisServerFixture : IAsyncDisposable
                 _output.AppendLine(e.Data);
             }
 
-            if (e.Data.Contains("Ready to accept connections", StringComparison.Ordinal))
+            if (e.Data.Contains(_readyMarker, StringComparison.Ordinal))
             {
                 ready.TrySetResult();
             }
@@ -193,13 +238,6 @@ public sealed class RedisServerFixture : IAsyncDisposable
         {
             throw new InvalidOperationException($"redis-server on port {Port} answered '{reply.Trim()}' to PING.");
         }
-    }
-
-    private static int GetFreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>Kills the server.</summary>

@@ -1,32 +1,104 @@
 using Herald.Messaging;
 using Herald.Redis;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>Registers the Redis message bus.</summary>
+/// <summary>Registers the Redis connection and the Redis message bus.</summary>
 public static class HeraldRedisServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the Herald message channel (<see cref="HeraldMessagingServiceCollectionExtensions.AddHeraldMessaging"/>)
-    /// with <see cref="RedisMessageBus"/> as the <see cref="IMessageBus"/>, replacing the in-memory bus.
+    /// Registers the one <see cref="IHeraldRedisConnection"/> that the Herald Redis services of this process share
+    /// (bus, SSE history, sessions). Calling it again with the same connection string does nothing; with another one
+    /// it throws, since one process talks to one Redis.
     /// </summary>
     /// <param name="services">The services.</param>
-    /// <param name="connectionString">A StackExchange.Redis style connection string: <c>"localhost:6379,password=x,defaultDatabase=0"</c>.</param>
-    /// <param name="configure">Adjusts the options (channel prefix, timeouts) after the connection string is applied.</param>
+    /// <param name="connectionString">A StackExchange.Redis connection string: <c>"redis:6379,ssl=true,user=app,password=secret"</c>.</param>
+    /// <param name="configure">Adjusts the connection options (TLS certificate checks, reconnection delays) after the string is parsed.</param>
+    /// <returns>The services.</returns>
+    /// <exception cref="FormatException">The connection string is invalid.</exception>
+    /// <exception cref="InvalidOperationException">Another connection string was registered before.</exception>
+    public static IServiceCollection AddHeraldRedisConnection(this IServiceCollection services, string connectionString, Action<RedisConnectionOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentException.ThrowIfNullOrEmpty(connectionString);
+        var existing = services.FirstOrDefault(d => d.ServiceType == typeof(RedisConnectionRegistration))?.ImplementationInstance as RedisConnectionRegistration;
+        if (existing is not null)
+        {
+            if (!string.Equals(existing.ConnectionString, connectionString, StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException("A Herald Redis connection with another connection string is already registered: the bus, the SSE history and the session store share one connection.");
+            }
+
+            if (configure is not null)
+            {
+                existing.Configure += configure;
+            }
+
+            return services;
+        }
+
+        var options = RedisConnectionOptions.Parse(connectionString);
+        var registration = new RedisConnectionRegistration(connectionString, options);
+        if (configure is not null)
+        {
+            registration.Configure += configure;
+        }
+
+        services.AddSingleton(registration);
+        services.TryAddSingleton<IHeraldRedisConnection>(sp =>
+        {
+            var r = sp.GetRequiredService<RedisConnectionRegistration>();
+            r.Configure?.Invoke(r.Options);
+            return new HeraldRedisConnection(r.Options, sp.GetService<ILoggerFactory>());
+        });
+        return services;
+    }
+
+    /// <summary>
+    /// Registers the Herald message channel (<see cref="HeraldMessagingServiceCollectionExtensions.AddHeraldMessaging"/>)
+    /// with <see cref="RedisMessageBus"/> as the <see cref="IMessageBus"/>, replacing the in-memory bus, on the shared
+    /// connection (<see cref="AddHeraldRedisConnection"/>).
+    /// </summary>
+    /// <param name="services">The services.</param>
+    /// <param name="connectionString">A StackExchange.Redis connection string: <c>"localhost:6379,password=x"</c>, <c>"redis:6380,ssl=true"</c>,
+    /// <c>"sentinel-1:26379,sentinel-2:26379,serviceName=mymaster"</c>, <c>"node-1:7000,node-2:7000"</c> (Cluster).</param>
+    /// <param name="configure">Adjusts the bus options (channel prefix, pub/sub mode, outage buffer; <c>o.Connection</c> for TLS checks and reconnection delays).</param>
+    /// <returns>The services.</returns>
     public static IServiceCollection AddHeraldRedis(this IServiceCollection services, string connectionString, Action<RedisMessageBusOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        var connection = RedisConnectionOptions.Parse(connectionString);
-        services.AddHeraldMessaging();
-        services.AddOptions<RedisMessageBusOptions>().Configure(o =>
+        services.AddHeraldRedisConnection(connectionString, configure is null ? null : c =>
         {
-            o.Connection = connection;
+            // The bus's configure callback may adjust the shared connection (o.Connection...).
+            var probe = new RedisMessageBusOptions { Connection = c };
+            configure(probe);
+        });
+        services.AddHeraldMessaging();
+        services.AddOptions<RedisMessageBusOptions>().Configure<IHeraldRedisConnection>((o, connection) =>
+        {
+            o.Connection = connection.Options;
             configure?.Invoke(o);
         });
         services.RemoveAll<IMessageBus>();
-        services.AddSingleton<RedisMessageBus>();
+        services.AddSingleton(sp => new RedisMessageBus(
+            sp.GetRequiredService<HeraldNode>(),
+            sp.GetRequiredService<IHeraldRedisConnection>(),
+            sp.GetRequiredService<IOptions<RedisMessageBusOptions>>(),
+            sp.GetService<ILoggerFactory>()));
         services.AddSingleton<IMessageBus>(sp => sp.GetRequiredService<RedisMessageBus>());
         return services;
     }
+}
+
+/// <summary>The connection string registered by <c>AddHeraldRedisConnection</c> (so a second registration can be checked against it).</summary>
+internal sealed class RedisConnectionRegistration(string connectionString, RedisConnectionOptions options)
+{
+    public string ConnectionString { get; } = connectionString;
+
+    public RedisConnectionOptions Options { get; } = options;
+
+    public Action<RedisConnectionOptions>? Configure { get; set; }
 }

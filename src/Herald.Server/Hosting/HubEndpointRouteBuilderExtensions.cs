@@ -26,6 +26,7 @@ public static class HubEndpointRouteBuilderExtensions
         app.Services.GetRequiredService<HubMetricsCollector>();
         app.Services.GetRequiredService<SseClientRegistry>();
         app.Services.GetService<HubOpenTelemetry>(); // starts the OTLP export when configured
+        WarnWithoutSharedSecret(app, hub);
         if (hub.ForwardedHeaders.Enabled)
         {
             app.UseForwardedHeaders(hub.ForwardedHeaders.ToMiddlewareOptions()); // before the session cookie: Secure behind TLS
@@ -58,5 +59,28 @@ public static class HubEndpointRouteBuilderExtensions
 
         app.MapOpenApi("/openapi.json");
         return (io, sse);
+    }
+
+    /// <summary>
+    /// A node of a cluster (Redis) without <c>Herald:Secret</c> (nor both explicit keys) signs cookies and SSE resume
+    /// tokens with random keys of its own: it works, but a browser moving to another node starts a new session. Say so
+    /// once at start rather than let users find out from lost channels.
+    /// </summary>
+    private static void WarnWithoutSharedSecret(WebApplication app, HubOptions hub)
+    {
+        if (string.IsNullOrWhiteSpace(hub.Redis.ConnectionString) || !string.IsNullOrEmpty(hub.Secret))
+        {
+            return;
+        }
+
+        var config = app.Configuration;
+        if (!string.IsNullOrEmpty(config["Herald:Sessions:SigningKey"]) && !string.IsNullOrEmpty(config["Herald:Sse:ResumeKey"]))
+        {
+            return;
+        }
+
+        app.Logger.LogWarning(
+            "Herald:Redis is set but Herald:Secret is not: this node signs session cookies and SSE resume tokens with random keys of its own, so a browser that reconnects to another node gets a new session. Give every node the same Herald:Secret (at least {MinLength} characters).",
+            HubSecret.MinLength);
     }
 }

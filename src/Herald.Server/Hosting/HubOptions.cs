@@ -37,6 +37,14 @@ public sealed class HubOptions
     /// <summary>Other nodes whose channel endpoint this hub links to (decentralised message channel).</summary>
     public IList<HubPeerLinkOptions> PeerLinks { get; set; } = [];
 
+    /// <summary>
+    /// The cluster's secret (at least 32 characters), the same on every node: the <c>herald.sid</c> cookie's signing key
+    /// and the SSE resume key are derived from it (HKDF-SHA256, one label each), so a cookie or an EventSource that moves
+    /// to another node keeps its session and resumes. Explicit <c>Herald:Sessions:SigningKey</c> and
+    /// <c>Herald:Sse:ResumeKey</c> win. Unset: random keys per process (one node needs nothing more).
+    /// </summary>
+    public string? Secret { get; set; }
+
     /// <summary>The shared key of peer links: when set, this hub serves its channel at <c>/herald/channel</c> and uses it for its own links.</summary>
     public string? ChannelKey { get; set; }
 
@@ -107,6 +115,12 @@ public sealed class HubRedisOptions
 
     /// <summary>Prepended to every Redis channel (default <c>herald</c>), so several applications can share one Redis.</summary>
     public string ChannelPrefix { get; set; } = "herald";
+
+    /// <summary>
+    /// How many publications the bus keeps while Redis is unreachable, for the other nodes once it is back (default
+    /// 10,000; 0: none, and the publish API answers 503 during an outage). See docs/reliability.md.
+    /// </summary>
+    public int OutageBufferSize { get; set; } = 10_000;
 }
 
 /// <summary>One peer link (<c>Herald:PeerLinks:0:Name</c>, <c>Herald:PeerLinks:0:Url</c>).</summary>

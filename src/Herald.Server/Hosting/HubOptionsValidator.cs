@@ -107,6 +107,11 @@ public sealed class HubOptionsValidator : IValidateOptions<HubOptions>
             Fail("Redis:ChannelPrefix", $"'{options.Redis.ChannelPrefix}' must not contain the pattern characters *?[]\\.");
         }
 
+        if (options.Secret is { Length: < HubSecret.MinLength })
+        {
+            Fail("Secret", $"is too short (at least {HubSecret.MinLength} characters).");
+        }
+
         if (options.ChannelKey is { Length: > 0 and < MinKeyLength })
         {
             Fail("ChannelKey", $"is too short (at least {MinKeyLength} characters).");

@@ -46,8 +46,17 @@ public static class HubServiceCollectionExtensions
         });
         if (!string.IsNullOrWhiteSpace(hub.Redis.ConnectionString))
         {
-            services.AddHeraldRedis(hub.Redis.ConnectionString, o => o.ChannelPrefix = hub.Redis.ChannelPrefix);
+            // One StackExchange.Redis multiplexer for the bus, the SSE history and the sessions (AddHeraldRedisConnection).
+            services.AddHeraldRedis(hub.Redis.ConnectionString, o =>
+            {
+                o.ChannelPrefix = hub.Redis.ChannelPrefix;
+                o.OutageBufferSize = hub.Redis.OutageBufferSize;
+            });
             services.AddServerSentEventsRedisHistory(hub.Redis.ConnectionString, o => o.KeyPrefix = hub.Redis.ChannelPrefix + ":sse");
+
+            // Sessions shared by every hub on this Redis: a socket reconnecting to another hub with its herald.sid
+            // cookie finds its channels there.
+            services.AddHeraldRedisSessions(hub.Redis.ConnectionString, o => o.KeyPrefix = hub.Redis.ChannelPrefix + ":session");
         }
 
         if (hub.PeerLinks.Count > 0)
@@ -76,6 +85,7 @@ public static class HubServiceCollectionExtensions
                 o.AllowedOrigins.Add(origin);
             }
 
+            o.ResumeKey = HubSecret.Derive(hub.Secret, HubSecret.SseResumeLabel); // an explicit Herald:Sse:ResumeKey wins
             config.GetSection("Herald:Sse").Bind(o); // every SseOptions knob, raw
         });
 
@@ -90,6 +100,7 @@ public static class HubServiceCollectionExtensions
                 o.AuthorizeMessageSubscription = static r => ValueTask.FromResult(r.Source.Type == "DemoUser");
             }
 
+            o.SigningKey = HubSecret.Derive(hub.Secret, HubSecret.SessionCookieLabel); // an explicit Herald:Sessions:SigningKey wins
             config.GetSection("Herald:Sessions").Bind(o);
         });
 
