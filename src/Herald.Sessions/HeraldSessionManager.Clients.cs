@@ -332,12 +332,10 @@ public sealed partial class HeraldSessionManager
             topics.Add(HeraldRooms.Message(source, messageType));
         }
 
-        if (accepted.Topics is { } own)
-        {
-            topics.AddRange(own);
-        }
-
-        return SseAuthorizationResult.Accept(accepted.ClientId, topics);
+        var result = new SessionSseTopics(accepted.Topics ?? []);
+        result.AddRange(topics);
+        result.AddRange(result.Granted);
+        return SseAuthorizationResult.Accept(accepted.ClientId, result);
     }
 
     private void OnSseConnected(SseClient client)
@@ -377,6 +375,13 @@ public sealed partial class HeraldSessionManager
         {
             var state = await Store.LoadAsync(sessionId).ConfigureAwait(false);
             var expected = new HashSet<string>(RoomsOf(sessionId, state), StringComparer.Ordinal);
+
+            // What the application's own hook granted this connection is not the session's to take back.
+            if (client.GrantedTopics is SessionSseTopics { Granted: var granted })
+            {
+                expected.UnionWith(granted);
+            }
+
             foreach (var topic in client.Topics)
             {
                 if ((topic.StartsWith(HeraldRooms.ChannelPrefix, StringComparison.Ordinal) || topic.StartsWith(HeraldRooms.UserPrefix, StringComparison.Ordinal))
@@ -403,4 +408,10 @@ public sealed partial class HeraldSessionManager
             }
         }
     }
+}
+
+/// <summary>The topics an EventSource gets (the session's and the application hook's), remembering which the hook granted.</summary>
+internal sealed class SessionSseTopics(IReadOnlyList<string> granted) : List<string>
+{
+    public IReadOnlyList<string> Granted { get; } = granted;
 }
