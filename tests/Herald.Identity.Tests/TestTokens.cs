@@ -31,6 +31,7 @@ internal static class TestTokens
         DateTime? expires = null)
     {
         var exp = expires ?? DateTime.UtcNow.AddMinutes(5);
+        var issued = exp < DateTime.UtcNow ? exp.AddMinutes(-10) : DateTime.UtcNow.AddMinutes(-1);
         var claims = new Dictionary<string, object> { ["sub"] = sub };
         if (channels is not null)
         {
@@ -47,8 +48,8 @@ internal static class TestTokens
             Claims = claims,
             Issuer = issuer,
             Audience = audience,
-            IssuedAt = exp.AddMinutes(-10),
-            NotBefore = exp.AddMinutes(-10),
+            IssuedAt = issued,
+            NotBefore = issued,
             Expires = exp,
             SigningCredentials = new SigningCredentials(key, algorithm),
         };
