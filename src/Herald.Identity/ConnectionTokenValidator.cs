@@ -40,12 +40,22 @@ public sealed class ConnectionTokenValidator : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Value;
         var sources = (_options.HmacSecret is null ? 0 : 1) + (_options.PublicKeyPem is null ? 0 : 1) + (_options.JwksUrl is null ? 0 : 1);
-        if (sources != 1)
+        if (sources > 1)
         {
-            throw new InvalidOperationException("Herald identity needs exactly one key source: HmacSecret, PublicKeyPem or JwksUrl.");
+            throw new InvalidOperationException("Herald identity takes one key source: HmacSecret, PublicKeyPem or JwksUrl.");
         }
 
-        if (_options.HmacSecret is { } secret)
+        if (sources == 0)
+        {
+            if (_options.Proxy.ConnectUrl is null)
+            {
+                throw new InvalidOperationException("Herald identity needs a key source (HmacSecret, PublicKeyPem or JwksUrl) or a connect proxy (Proxy.ConnectUrl).");
+            }
+
+            _staticKeys = [];
+            _algorithms = [];
+        }
+        else if (_options.HmacSecret is { } secret)
         {
             var bytes = Encoding.UTF8.GetBytes(secret);
             if (bytes.Length < 32)
@@ -104,10 +114,15 @@ public sealed class ConnectionTokenValidator : IDisposable
             return TokenValidationOutcome.Fail(TokenErrorCodes.Malformed, "The token is not a well-formed JWT.");
         }
 
-        if (Array.IndexOf(_algorithms, parsed.Alg) < 0)
+        if (_algorithms.Length > 0 && Array.IndexOf(_algorithms, parsed.Alg) < 0)
         {
             // alg "none", or an algorithm of another key kind (e.g. HS256 against an RSA key): refused before any crypto.
             return TokenValidationOutcome.Fail(TokenErrorCodes.Malformed, $"The token's algorithm '{parsed.Alg}' is not accepted.");
+        }
+
+        if (_algorithms.Length == 0)
+        {
+            return TokenValidationOutcome.Fail(TokenErrorCodes.KeysUnavailable, "This hub accepts no tokens (no key is configured).");
         }
 
         var keys = _staticKeys;

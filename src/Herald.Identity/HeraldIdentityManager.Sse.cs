@@ -58,36 +58,52 @@ public sealed partial class HeraldIdentityManager
         var tokens = query[Options.QueryName];
         var channels = query[Options.ChannelQueryName];
         var channelTokens = query[Options.ChannelTokenQueryName];
-        if (tokens.Count > 1 || channels.Count != channelTokens.Count || channels.Count > Options.MaxChannelsPerConnection)
+        if (tokens.Count > 1 || (channelTokens.Count > 0 && channels.Count != channelTokens.Count) || channels.Count > Options.MaxChannelsPerConnection)
         {
             return SseAuthorizationResult.Reject(StatusCodes.Status400BadRequest);
         }
 
         var token = tokens.Count == 1 ? tokens[0] ?? "" : ReadHeaderOrCookie(context.Request.Headers.Authorization, context.Request.Headers.Cookie);
-        if (token is null)
+        string? userId = null;
+        IReadOnlyList<string> granted = [];
+        DateTimeOffset? expiresAt = null;
+        if (token is not null)
         {
-            if (Options.Required)
+            var outcome = await Validator.ValidateConnectionTokenAsync(token, context.RequestAborted).ConfigureAwait(false);
+            if (!outcome.IsValid)
             {
-                return Unauthorized(context, TokenErrorCodes.Required, "A connection token is required.");
+                return Unauthorized(context, outcome.ErrorCode!, outcome.ErrorMessage!);
             }
 
-            if (channels.Count > 0)
+            (userId, granted, expiresAt) = (outcome.UserId, outcome.Channels, outcome.ExpiresAt);
+        }
+        else if (_proxy is not null && Options.Proxy.ConnectUrl is not null)
+        {
+            var answer = await _proxy.ConnectAsync("sse", null, Forwarded(context.Request.Headers), context.RequestAborted).ConfigureAwait(false);
+            if (!answer.IsAllowed)
             {
-                // A channel token is bound to a user: an anonymous connection cannot use one.
-                return SseAuthorizationResult.Reject(StatusCodes.Status403Forbidden);
+                return Unauthorized(context, answer.ErrorCode!, answer.ErrorMessage!);
             }
 
-            return inner is null ? SseAuthorizationResult.Accept() : await inner(context).ConfigureAwait(false);
-        }
+            if (answer.Channels.Count > Options.MaxChannelsPerToken)
+            {
+                return Unauthorized(context, ProxyErrorCodes.BadAnswer, "The application's answer lists too many channels.");
+            }
 
-        var outcome = await Validator.ValidateConnectionTokenAsync(token, context.RequestAborted).ConfigureAwait(false);
-        if (!outcome.IsValid)
+            (userId, granted) = (answer.UserId, answer.Channels);
+        }
+        else if (Options.Required)
         {
-            return Unauthorized(context, outcome.ErrorCode!, outcome.ErrorMessage!);
+            return Unauthorized(context, TokenErrorCodes.Required, "A connection token is required.");
         }
 
-        var topics = new List<string>(outcome.Channels.Count + channels.Count + 2) { HeraldRooms.User(outcome.UserId!) };
-        foreach (var channel in outcome.Channels)
+        var topics = new List<string>(granted.Count + channels.Count + 2);
+        if (userId is not null)
+        {
+            topics.Add(HeraldRooms.User(userId));
+        }
+
+        foreach (var channel in granted)
         {
             topics.Add(HeraldRooms.Channel(channel));
         }
@@ -100,10 +116,9 @@ public sealed partial class HeraldIdentityManager
                 return SseAuthorizationResult.Reject(StatusCodes.Status400BadRequest);
             }
 
-            var grant = await Validator.ValidateChannelTokenAsync(channelTokens[i] ?? "", context.RequestAborted).ConfigureAwait(false);
-            if (!grant.IsValid || grant.UserId != outcome.UserId || grant.Channel != channel)
+            var error = await AuthorizeChannelAsync("sse", userId, channel!, channelTokens.Count > 0 ? channelTokens[i] ?? "" : null, context.RequestAborted).ConfigureAwait(false);
+            if (error is not null)
             {
-                IdentityLog.TokenRefused(_logger, "channel", grant.ErrorCode ?? "forbidden");
                 return SseAuthorizationResult.Reject(StatusCodes.Status403Forbidden);
             }
 
@@ -114,7 +129,7 @@ public sealed partial class HeraldIdentityManager
             }
         }
 
-        if (topics.Count - 1 > Options.MaxChannelsPerConnection)
+        if (topics.Count > Options.MaxChannelsPerConnection + 1)
         {
             return SseAuthorizationResult.Reject(StatusCodes.Status400BadRequest);
         }
@@ -125,7 +140,7 @@ public sealed partial class HeraldIdentityManager
             return accepted;
         }
 
-        if (outcome.ExpiresAt is { } expires)
+        if (expiresAt is { } expires)
         {
             var marker = SseTokenTopicPrefix + NewMarker();
             _sseExpiries[marker] = new SseExpiry(this, marker, expires);

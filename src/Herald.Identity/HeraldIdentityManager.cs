@@ -26,11 +26,15 @@ public sealed partial class HeraldIdentityManager : IHostedService, IDisposable
     /// <summary>The event a client emits with <c>{channel, token}</c> (a channel token) to receive a channel.</summary>
     public const string ChannelSubscribeEventName = "herald:channel:subscribe";
 
+    /// <summary>The event a client emits with <c>{channel, event, data}</c> to publish into a channel (needs <see cref="HeraldProxyOptions.PublishUrl"/>).</summary>
+    public const string ChannelPublishEventName = "herald:channel:publish";
+
     /// <summary>The event a client emits with <c>{channel}</c> to stop receiving a channel it subscribed to.</summary>
     public const string ChannelUnsubscribeEventName = "herald:channel:unsubscribe";
 
     private readonly IServiceProvider? _services;
     private readonly ILogger _logger;
+    private readonly BackendProxy? _proxy;
 
     /// <summary>Creates the manager.</summary>
     /// <param name="validator">The token validator.</param>
@@ -42,6 +46,11 @@ public sealed partial class HeraldIdentityManager : IHostedService, IDisposable
         Validator = validator;
         _services = services;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        var proxy = validator.Options.Proxy;
+        if (proxy.ConnectUrl is not null || proxy.SubscribeUrl is not null || proxy.PublishUrl is not null)
+        {
+            _proxy = new BackendProxy(validator.Options, _logger);
+        }
     }
 
     /// <summary>The token validator.</summary>
@@ -92,32 +101,52 @@ public sealed partial class HeraldIdentityManager : IHostedService, IDisposable
     private async Task AuthenticateSocketAsync(Socket socket, Func<Task> next)
     {
         var token = ReadSocketToken(socket.Handshake);
-        if (token is null)
+        string? userId = null;
+        IReadOnlyList<string> channels = [];
+        DateTimeOffset? expiresAt = null;
+        if (token is not null)
         {
-            if (Options.Required)
+            var outcome = await Validator.ValidateConnectionTokenAsync(token).ConfigureAwait(false);
+            if (!outcome.IsValid)
             {
-                IdentityLog.TokenRefused(_logger, "socket.io", TokenErrorCodes.Required);
-                throw new ConnectionRejectedException("A connection token is required.", new ConnectErrorData("A connection token is required.", TokenErrorCodes.Required));
+                throw Refuse("socket.io", outcome.ErrorCode!, outcome.ErrorMessage!);
             }
 
-            await next().ConfigureAwait(false);
-            socket.On(ChannelSubscribeEventName, (SocketEvent e) => OnChannelSubscribeAsync(e, null));
-            socket.On(ChannelUnsubscribeEventName, (SocketEvent e) => OnChannelUnsubscribeAsync(e));
-            return;
+            (userId, channels, expiresAt) = (outcome.UserId, outcome.Channels, outcome.ExpiresAt);
         }
-
-        var outcome = await Validator.ValidateConnectionTokenAsync(token).ConfigureAwait(false);
-        if (!outcome.IsValid)
+        else if (_proxy is not null && Options.Proxy.ConnectUrl is not null)
         {
-            IdentityLog.TokenRefused(_logger, "socket.io", outcome.ErrorCode!);
-            throw new ConnectionRejectedException(outcome.ErrorMessage!, new ConnectErrorData(outcome.ErrorMessage!, outcome.ErrorCode!));
+            var answer = await _proxy.ConnectAsync("socket.io", socket.Namespace.Name, Forwarded(socket.Handshake.Headers), default).ConfigureAwait(false);
+            if (!answer.IsAllowed)
+            {
+                throw Refuse("socket.io", answer.ErrorCode!, answer.ErrorMessage!);
+            }
+
+            if (answer.Channels.Count > Options.MaxChannelsPerToken)
+            {
+                throw Refuse("socket.io", ProxyErrorCodes.BadAnswer, "The application's answer lists too many channels.");
+            }
+
+            (userId, channels) = (answer.UserId, answer.Channels);
+        }
+        else if (Options.Required)
+        {
+            throw Refuse("socket.io", TokenErrorCodes.Required, "A connection token is required.");
         }
 
         await next().ConfigureAwait(false);
-        var identity = new HeraldConnectionIdentity(outcome.UserId!, outcome.Channels, outcome.ExpiresAt);
+        if (userId is null)
+        {
+            socket.On(ChannelSubscribeEventName, (SocketEvent e) => OnChannelSubscribeAsync(e, null));
+            socket.On(ChannelUnsubscribeEventName, (SocketEvent e) => OnChannelUnsubscribeAsync(e));
+            socket.On(ChannelPublishEventName, (SocketEvent e) => OnChannelPublishAsync(e, null));
+            return;
+        }
+
+        var identity = new HeraldConnectionIdentity(userId, channels, expiresAt);
         socket.Data[HeraldIdentitySocketExtensions.SocketDataKey] = identity;
-        var rooms = new List<string>(outcome.Channels.Count + 1) { HeraldRooms.User(identity.UserId) };
-        foreach (var channel in outcome.Channels)
+        var rooms = new List<string>(channels.Count + 1) { HeraldRooms.User(identity.UserId) };
+        foreach (var channel in channels)
         {
             rooms.Add(HeraldRooms.Channel(channel));
         }
@@ -128,8 +157,34 @@ public sealed partial class HeraldIdentityManager : IHostedService, IDisposable
         socket.On(RefreshEventName, (SocketEvent e) => expiry.OnClientRefreshAsync(e));
         socket.On(ChannelSubscribeEventName, (SocketEvent e) => OnChannelSubscribeAsync(e, identity));
         socket.On(ChannelUnsubscribeEventName, (SocketEvent e) => OnChannelUnsubscribeAsync(e));
+        socket.On(ChannelPublishEventName, (SocketEvent e) => OnChannelPublishAsync(e, identity));
         expiry.Schedule();
-        IdentityLog.Identified(_logger, socket.Id, identity.UserId, outcome.Channels.Count);
+        IdentityLog.Identified(_logger, socket.Id, identity.UserId, channels.Count);
+    }
+
+    private ConnectionRejectedException Refuse(string transport, string code, string message)
+    {
+        IdentityLog.TokenRefused(_logger, transport, code);
+        return new ConnectionRejectedException(message, new ConnectErrorData(message, code));
+    }
+
+    /// <summary>The request headers that <see cref="HeraldProxyOptions.ForwardHeaders"/> lets through to the connect proxy.</summary>
+    private Dictionary<string, string> Forwarded(Microsoft.AspNetCore.Http.IHeaderDictionary headers)
+    {
+        var forwarded = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var name in Options.Proxy.ForwardHeaders)
+        {
+            if (headers.TryGetValue(name, out var value) && !StringValues.IsNullOrEmpty(value))
+            {
+                var text = string.Equals(name, "Cookie", StringComparison.OrdinalIgnoreCase) ? FilterCookies(value) : value.ToString();
+                if (text.Length > 0)
+                {
+                    forwarded[name] = text;
+                }
+            }
+        }
+
+        return forwarded;
     }
 
     private string? ReadSocketToken(Handshake handshake)
@@ -167,6 +222,27 @@ public sealed partial class HeraldIdentityManager : IHostedService, IDisposable
         return null;
     }
 
+    /// <summary>Keeps the cookies of <see cref="HeraldProxyOptions.ForwardCookies"/> (or all but the hub's own <c>herald.*</c>).</summary>
+    private string FilterCookies(StringValues headers)
+    {
+        var allowed = Options.Proxy.ForwardCookies;
+        var kept = new List<string>();
+        foreach (var header in headers)
+        {
+            foreach (var part in (header ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var eq = part.IndexOf('=', StringComparison.Ordinal);
+                var name = eq > 0 ? part[..eq].Trim() : part;
+                if (allowed.Count > 0 ? allowed.Contains(name) : !name.StartsWith("herald.", StringComparison.Ordinal))
+                {
+                    kept.Add(part);
+                }
+            }
+        }
+
+        return string.Join("; ", kept);
+    }
+
     private static string? FindCookie(string? header, string name)
     {
         var rest = header.AsSpan();
@@ -189,6 +265,7 @@ public sealed partial class HeraldIdentityManager : IHostedService, IDisposable
     public void Dispose()
     {
         DisposeSse();
+        _proxy?.Dispose();
         Validator.Dispose();
     }
 

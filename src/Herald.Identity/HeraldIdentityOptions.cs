@@ -3,8 +3,9 @@ namespace Herald.Identity;
 /// <summary>
 /// How the hub learns who a connection is (<c>services.AddHeraldIdentity(o =&gt; ...)</c>): a connection token (a JWT
 /// the application's backend signs, whose <c>sub</c> is the user id and whose optional <c>channels</c> claim lists the
-/// channels the connection receives). Exactly one key source is used: <see cref="HmacSecret"/> (HS256/384/512),
-/// <see cref="PublicKeyPem"/> (RS*/PS*/ES*), or <see cref="JwksUrl"/> (keys by <c>kid</c>, refreshed).
+/// channels the connection receives), and/or backend proxy hooks (<see cref="Proxy"/>). At most one key source is
+/// used: <see cref="HmacSecret"/> (HS256/384/512), <see cref="PublicKeyPem"/> (RS*/PS*/ES*), or <see cref="JwksUrl"/>
+/// (keys by <c>kid</c>, refreshed); with none, only the connect proxy can identify connections.
 /// </summary>
 public sealed class HeraldIdentityOptions
 {
@@ -82,6 +83,9 @@ public sealed class HeraldIdentityOptions
     /// is disconnected.
     /// </summary>
     public TimeSpan RefreshGrace { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Backend proxy hooks (connect, subscribe, publish).</summary>
+    public HeraldProxyOptions Proxy { get; set; } = new();
 
     /// <summary>The Socket.IO namespaces whose connections are checked (default <c>/</c>).</summary>
     public IList<string> Namespaces { get; } = ["/"];

@@ -18,4 +18,7 @@ internal static partial class IdentityLog
 
     [LoggerMessage(5, LogLevel.Information, "Connection {ConnectionId} did not refresh its token in time; disconnected.", EventName = "RefreshMissed")]
     public static partial void RefreshMissed(ILogger logger, string connectionId);
+
+    [LoggerMessage(6, LogLevel.Warning, "The proxy call to {Url} failed: {Reason}; refused.", EventName = "ProxyFailed")]
+    public static partial void ProxyFailed(ILogger logger, string url, string reason);
 }

@@ -32,7 +32,8 @@ public sealed class ChannelTokenTests
         Assert.Equal(TokenErrorCodes.UserMismatch, await SubscribeAsync(alice, new { channel = "secret", token = Hs(sub: "bob", channel: "secret") }));
         Assert.Equal(TokenErrorCodes.Expired, await SubscribeAsync(alice, new { channel = "secret", token = Hs(channel: "secret", expires: DateTime.UtcNow.AddMinutes(-5)) }));
         Assert.Equal(TokenErrorCodes.Malformed, await SubscribeAsync(alice, new { channel = "secret", token = TestTokens.Unsigned() }));
-        Assert.Equal("invalid", await SubscribeAsync(alice, new { channel = "secret" }));
+        Assert.Equal("forbidden", await SubscribeAsync(alice, new { channel = "secret" })); // no token and no subscribe proxy
+        Assert.Equal("invalid", await SubscribeAsync(alice, new { channel = "secret", token = 5 }));
         Assert.Equal("forbidden", await SubscribeAsync(anonymous, new { channel = "secret", token = Hs(channel: "secret") }));
 
         Assert.Null(await SubscribeAsync(alice, new { channel = "secret", token = Hs(channel: "secret") }));
@@ -71,7 +72,8 @@ public sealed class ChannelTokenTests
         Assert.Equal(HttpStatusCode.Forbidden, await StatusAsync($"?token={token}&channel=board&channelToken={Hs(channel: "other")}"));
         Assert.Equal(HttpStatusCode.Forbidden, await StatusAsync($"?token={token}&channel=board&channelToken={Hs(sub: "bob", channel: "board")}"));
         Assert.Equal(HttpStatusCode.Forbidden, await StatusAsync($"?channel=board&channelToken={Hs(channel: "board")}"));
-        Assert.Equal(HttpStatusCode.BadRequest, await StatusAsync($"?token={token}&channel=board"));
+        Assert.Equal(HttpStatusCode.Forbidden, await StatusAsync($"?token={token}&channel=board")); // no token, no subscribe proxy
+        Assert.Equal(HttpStatusCode.BadRequest, await StatusAsync($"?token={token}&channel=board&channel=b2&channelToken={Hs(channel: "board")}"));
         Assert.Equal(HttpStatusCode.BadRequest, await StatusAsync($"?token={token}&token={token}"));
     }
 }
