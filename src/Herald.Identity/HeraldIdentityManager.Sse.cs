@@ -101,6 +101,7 @@ public sealed partial class HeraldIdentityManager
         if (userId is not null)
         {
             topics.Add(HeraldRooms.User(userId));
+            topics.Add(IdentityRoom(userId));
         }
 
         foreach (var channel in granted)
@@ -129,7 +130,7 @@ public sealed partial class HeraldIdentityManager
             }
         }
 
-        if (topics.Count > Options.MaxChannelsPerConnection + 1)
+        if (topics.Count > Options.MaxChannelsPerConnection + 2)
         {
             return SseAuthorizationResult.Reject(StatusCodes.Status400BadRequest);
         }
@@ -171,6 +172,7 @@ public sealed partial class HeraldIdentityManager
 
     private void OnSseConnected(SseClient client)
     {
+        TrackSse(client, connected: true);
         foreach (var topic in client.Topics)
         {
             if (topic.StartsWith(SseTokenTopicPrefix, StringComparison.Ordinal) && _sseExpiries.TryGetValue(topic, out var expiry))
@@ -182,6 +184,7 @@ public sealed partial class HeraldIdentityManager
 
     private void OnSseDisconnected(SseClient client, SseDisconnectReason reason)
     {
+        TrackSse(client, connected: false);
         // A resumed client keeps its topics: the next connection brings its own token, so this one's marker goes.
         foreach (var topic in client.Topics)
         {

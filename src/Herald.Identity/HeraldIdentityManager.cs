@@ -59,10 +59,10 @@ public sealed partial class HeraldIdentityManager : IHostedService, IDisposable
     /// <summary>The options.</summary>
     public HeraldIdentityOptions Options => Validator.Options;
 
-    /// <summary>Hooks the Socket.IO and SSE servers found in the services.</summary>
-    /// <param name="cancellationToken">Unused.</param>
-    /// <returns>A completed task.</returns>
-    public Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>Hooks the Socket.IO and SSE servers found in the services, and listens to the other nodes' user commands.</summary>
+    /// <param name="cancellationToken">Cancels the bus subscription.</param>
+    /// <returns>A task completing once subscribed.</returns>
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (_services?.GetService<SocketIOServer>() is { } io)
         {
@@ -74,13 +74,13 @@ public sealed partial class HeraldIdentityManager : IHostedService, IDisposable
             Attach(sse);
         }
 
-        return Task.CompletedTask;
+        await StartBusAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Nothing to stop.</summary>
+    /// <summary>Stops listening to the other nodes' commands.</summary>
     /// <param name="cancellationToken">Unused.</param>
-    /// <returns>A completed task.</returns>
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <returns>A task completing once unsubscribed.</returns>
+    public Task StopAsync(CancellationToken cancellationToken) => StopBusAsync();
 
     /// <summary>Checks the connections of <see cref="HeraldIdentityOptions.Namespaces"/> (also sockets restored by connection-state recovery: their token is checked again).</summary>
     /// <param name="io">The Socket.IO server.</param>
@@ -145,7 +145,7 @@ public sealed partial class HeraldIdentityManager : IHostedService, IDisposable
 
         var identity = new HeraldConnectionIdentity(userId, channels, expiresAt);
         socket.Data[HeraldIdentitySocketExtensions.SocketDataKey] = identity;
-        var rooms = new List<string>(channels.Count + 1) { HeraldRooms.User(identity.UserId) };
+        var rooms = new List<string>(channels.Count + 2) { HeraldRooms.User(identity.UserId), IdentityRoom(identity.UserId) };
         foreach (var channel in channels)
         {
             rooms.Add(HeraldRooms.Channel(channel));

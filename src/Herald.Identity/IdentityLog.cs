@@ -21,4 +21,7 @@ internal static partial class IdentityLog
 
     [LoggerMessage(6, LogLevel.Warning, "The proxy call to {Url} failed: {Reason}; refused.", EventName = "ProxyFailed")]
     public static partial void ProxyFailed(ILogger logger, string url, string reason);
+
+    [LoggerMessage(7, LogLevel.Warning, "Ignored a user command from the bus: {Reason}", EventName = "BadCommand")]
+    public static partial void BadCommand(ILogger logger, string reason);
 }

@@ -91,6 +91,7 @@ public static class HubServiceCollectionExtensions
         // Sessions, channels, users and typed messages (docs/sessions.md): the herald.sid cookie, sockets and
         // EventSources kept in their session's rooms on every node.
         services.AddHeraldSessions();
+        HubIdentity.Add(services, hub); // Herald:Identity: tokens, proxy hooks, user API (off unless configured)
 
         services.AddHttpContextAccessor();
         services.AddSingleton(sp => HubKeys.Create(hub, sp.GetRequiredService<ILogger<HubKeys>>()));
