@@ -39,6 +39,7 @@ public sealed class ProxyTests
         var refused = await IdClient.RefusedAsync(node.BaseUrl, null, new Dictionary<string, string> { ["Cookie"] = "theme=dark" });
         Assert.Equal("not_signed_in", refused.Code);
         Assert.Equal("No session.", refused.Error.GetProperty("message").GetString());
+        Assert.Equal(1, backend.CallsTo("/proxy/connect")); // a refusal is an answer: not retried
 
         backend.Behaviour = BackendBehaviour.Deny;
         await using var sse = await node.OpenSseAsync("");

@@ -105,6 +105,19 @@ public sealed class TokenAlgorithmTests
     }
 
     [Fact]
+    public async Task ATokenWithoutExpiryIsRefused()
+    {
+        await using var node = await IdentityNode.StartAsync(o => o.HmacSecret = TestTokens.Secret);
+        var handler = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false };
+        var forever = handler.CreateToken(new SecurityTokenDescriptor
+        {
+            Claims = new Dictionary<string, object> { ["sub"] = "alice" },
+            SigningCredentials = new SigningCredentials(TestTokens.HmacKey, SecurityAlgorithms.HmacSha256),
+        });
+        Assert.Equal(TokenErrorCodes.InvalidLifetime, (await node.RefusedAsync(forever)).Code);
+    }
+
+    [Fact]
     public async Task JwksKeyRotationAcceptsATokenWithTheNewKidAndUnknownKidsCannotHammerTheKeyServer()
     {
         var k1 = new RsaSecurityKey(RSA.Create(2048)) { KeyId = "k1" };
