@@ -103,6 +103,7 @@ public sealed partial class HeraldIdentityManager
         {
             _bus = bus;
             _busSubscription = await bus.SubscribeAsync(BusChannel, OnBusMessage, cancellationToken).ConfigureAwait(false);
+            await StartPresenceAsync(bus, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -112,6 +113,8 @@ public sealed partial class HeraldIdentityManager
         {
             await subscription.DisposeAsync().ConfigureAwait(false);
         }
+
+        await StopPresenceAsync().ConfigureAwait(false);
     }
 
     private ValueTask OnBusMessage(BusMessage message)
@@ -262,4 +265,6 @@ public sealed partial class HeraldIdentityManager
 }
 
 [JsonSerializable(typeof(HeraldIdentityManager.UserCommandMessage))]
+[JsonSerializable(typeof(HeraldIdentityManager.PresenceRequest))]
+[JsonSerializable(typeof(HeraldIdentityManager.PresenceReply))]
 internal sealed partial class IdentityJsonContext : JsonSerializerContext;

@@ -53,6 +53,10 @@ public sealed partial class HeraldIdentityManager
             }
 
             await socket.Join(room).ConfigureAwait(false);
+            if (identity is not null)
+            {
+                AnnouncePresence(JoinEventName, identity.UserId, [channel]);
+            }
         }
 
         Ack(e, new ChannelAck(true, null));
@@ -150,7 +154,7 @@ public sealed partial class HeraldIdentityManager
         return true;
     }
 
-    private static async ValueTask OnChannelUnsubscribeAsync(SocketEvent e)
+    private async ValueTask OnChannelUnsubscribeAsync(SocketEvent e)
     {
         if (e.Args.Count < 1 || e.Args[0] is not { ValueKind: JsonValueKind.Object } arg
             || !arg.TryGetProperty("channel"u8, out var c) || c.ValueKind != JsonValueKind.String || !HeraldRooms.IsValidName(c.GetString()))
@@ -159,7 +163,16 @@ public sealed partial class HeraldIdentityManager
             return;
         }
 
-        await e.Socket.Leave(HeraldRooms.Channel(c.GetString()!)).ConfigureAwait(false);
+        var room = HeraldRooms.Channel(c.GetString()!);
+        if (e.Socket.Rooms.Contains(room))
+        {
+            await e.Socket.Leave(room).ConfigureAwait(false);
+            if (e.Socket.GetHeraldIdentity() is { } identity)
+            {
+                AnnouncePresence(LeaveEventName, identity.UserId, [c.GetString()!]);
+            }
+        }
+
         Ack(e, new ChannelAck(true, null));
     }
 

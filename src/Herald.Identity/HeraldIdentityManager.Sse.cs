@@ -173,6 +173,10 @@ public sealed partial class HeraldIdentityManager
     private void OnSseConnected(SseClient client)
     {
         TrackSse(client, connected: true);
+        if (Options.PresenceEvents && UserOf(client.Topics) is { } user)
+        {
+            AnnouncePresence(JoinEventName, user, [.. ChannelsOf(client.Topics)]);
+        }
         foreach (var topic in client.Topics)
         {
             if (topic.StartsWith(SseTokenTopicPrefix, StringComparison.Ordinal) && _sseExpiries.TryGetValue(topic, out var expiry))
@@ -185,6 +189,10 @@ public sealed partial class HeraldIdentityManager
     private void OnSseDisconnected(SseClient client, SseDisconnectReason reason)
     {
         TrackSse(client, connected: false);
+        if (Options.PresenceEvents && UserOf(client.Topics) is { } user)
+        {
+            AnnouncePresence(LeaveEventName, user, [.. ChannelsOf(client.Topics)]);
+        }
         // A resumed client keeps its topics: the next connection brings its own token, so this one's marker goes.
         foreach (var topic in client.Topics)
         {

@@ -90,6 +90,18 @@ public sealed partial class HeraldIdentityManager : IHostedService, IDisposable
         foreach (var ns in Options.Namespaces)
         {
             io.Of(ns).Use(AuthenticateSocketAsync, runsOnRecovery: true);
+            if (Options.PresenceEvents)
+            {
+                io.Of(ns).OnConnection(socket =>
+                {
+                    if (socket.GetHeraldIdentity() is { } identity)
+                    {
+                        AnnouncePresence(JoinEventName, identity.UserId, [.. ChannelsOf(socket.Rooms)]);
+                    }
+
+                    return Task.CompletedTask;
+                });
+            }
         }
     }
 
@@ -159,6 +171,12 @@ public sealed partial class HeraldIdentityManager : IHostedService, IDisposable
         socket.On(ChannelUnsubscribeEventName, (SocketEvent e) => OnChannelUnsubscribeAsync(e));
         socket.On(ChannelPublishEventName, (SocketEvent e) => OnChannelPublishAsync(e, identity));
         expiry.Schedule();
+        if (Options.PresenceEvents)
+        {
+            // The join is announced once the socket is connected (Attach's connection handler), so it reaches it too.
+            socket.OnDisconnecting(_ => AnnouncePresence(LeaveEventName, identity.UserId, [.. ChannelsOf(socket.Rooms)]));
+        }
+
         IdentityLog.Identified(_logger, socket.Id, identity.UserId, channels.Count);
     }
 

@@ -84,6 +84,12 @@ public sealed class HeraldIdentityOptions
     /// </summary>
     public TimeSpan RefreshGrace { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Whether channel members receive <c>herald:join</c> / <c>herald:leave</c> <c>({user}, channel)</c> when a connection
+    /// with a user enters or leaves a channel (default false). Cost: one bus publication per channel per join or leave.
+    /// </summary>
+    public bool PresenceEvents { get; set; }
+
     /// <summary>Backend proxy hooks (connect, subscribe, publish).</summary>
     public HeraldProxyOptions Proxy { get; set; } = new();
 

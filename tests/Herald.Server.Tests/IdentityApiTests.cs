@@ -100,6 +100,51 @@ public class IdentityApiTests
     }
 
     [Fact]
+    public async Task Presence_counts_the_users_and_connections_of_a_channel_on_both_hubs()
+    {
+        await using var redis = await RedisServerFixture.StartAsync().DefaultTimeout();
+        await using var a = await HubInstance.StartAsync(Identity("--Herald:NodeName=hub-a", "--Herald:Redis:ConnectionString=" + redis.ConnectionString));
+        await using var b = await HubInstance.StartAsync(Identity("--Herald:NodeName=hub-b", "--Herald:Redis:ConnectionString=" + redis.ConnectionString));
+        await Adapter(a).Ready.DefaultTimeout();
+        await Adapter(b).Ready.DefaultTimeout();
+        await WaitUntilAsync(() => Adapter(a).Nodes.Contains("hub-b") && Adapter(b).Nodes.Contains("hub-a"));
+
+        // alice on hub-b (socket), carol twice on hub-a (socket + EventSource), dave elsewhere.
+        await using var alice = await SocketIOTestClient.ConnectWebSocketAsync(b.Uri).DefaultTimeout();
+        await alice.ConnectAsync("/", $$"""{"token":"{{Token("alice", "board")}}"}""").DefaultTimeout();
+        await using var carol = await SocketIOTestClient.ConnectWebSocketAsync(a.Uri).DefaultTimeout();
+        await carol.ConnectAsync("/", $$"""{"token":"{{Token("carol", "board")}}"}""").DefaultTimeout();
+        using var sseHttp = new HttpClient();
+        await using var carolSse = await SseTestClient.ConnectAsync(sseHttp, a.Uri + "events?token=" + Token("carol", "board")).DefaultTimeout();
+        Assert.Equal("herald:open", (await carolSse.ReadEventAsync().DefaultTimeout()).Type);
+        await using var dave = await SocketIOTestClient.ConnectWebSocketAsync(b.Uri).DefaultTimeout();
+        await dave.ConnectAsync("/", $$"""{"token":"{{Token("dave", "other")}}"}""").DefaultTimeout();
+
+        foreach (var hub in new[] { a, b })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/presence?channel=board");
+            request.Headers.TryAddWithoutValidation("X-Herald-Key", HubInstance.Key);
+            using var response = await hub.Http.SendAsync(request).DefaultTimeout();
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.IsSuccessStatusCode, body);
+            var p = System.Text.Json.JsonDocument.Parse(body).RootElement;
+            Assert.Equal(3, p.GetProperty("connections").GetInt32());
+            Assert.Equal(1, p.GetProperty("users").GetProperty("alice").GetInt32());
+            Assert.Equal(2, p.GetProperty("users").GetProperty("carol").GetInt32());
+            Assert.False(p.GetProperty("users").TryGetProperty("dave", out _));
+            Assert.Equal(["hub-a", "hub-b"], p.GetProperty("nodes").EnumerateArray().Select(n => n.GetString()).Order());
+            Assert.True(p.GetProperty("complete").GetBoolean());
+        }
+
+        using var noKey = await a.Http.GetAsync("/api/presence?channel=board").DefaultTimeout();
+        Assert.Equal(HttpStatusCode.Unauthorized, noKey.StatusCode);
+        using var badRequest = new HttpRequestMessage(HttpMethod.Get, "/api/presence");
+        badRequest.Headers.TryAddWithoutValidation("X-Herald-Key", HubInstance.Key);
+        using var bad = await a.Http.SendAsync(badRequest).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+    }
+
+    [Fact]
     public async Task A_hub_with_identity_configured_refuses_missing_and_forged_tokens()
     {
         await using var hub = await HubInstance.StartAsync(Identity());

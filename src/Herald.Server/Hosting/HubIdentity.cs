@@ -51,6 +51,9 @@ public sealed class HubIdentityOptions
     /// <summary>See <see cref="HeraldIdentityOptions.MaxChannelsPerConnection"/>.</summary>
     public int? MaxChannelsPerConnection { get; set; }
 
+    /// <summary>See <see cref="HeraldIdentityOptions.PresenceEvents"/>.</summary>
+    public bool PresenceEvents { get; set; }
+
     /// <summary>The Socket.IO namespaces checked (replaces the default <c>/</c> when set).</summary>
     public IList<string>? Namespaces { get; set; }
 
@@ -131,6 +134,7 @@ internal static class HubIdentity
             o.Audience = identity.Audience;
             o.ClockSkew = identity.ClockSkew ?? o.ClockSkew;
             o.Required = identity.Required;
+            o.PresenceEvents = identity.PresenceEvents;
             o.CookieName = string.IsNullOrEmpty(identity.CookieName) ? null : identity.CookieName;
             o.RefreshGrace = identity.RefreshGrace ?? o.RefreshGrace;
             o.MaxChannelsPerToken = identity.MaxChannelsPerToken ?? o.MaxChannelsPerToken;
