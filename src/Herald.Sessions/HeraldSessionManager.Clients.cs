@@ -341,14 +341,15 @@ public sealed partial class HeraldSessionManager
             topics.Add(HeraldRooms.Message(source, messageType));
         }
 
-        if (accepted.Topics is { } own)
-        {
-            topics.AddRange(own);
-        }
+        // The application's own grants (SseClient.GrantedTopics) are kept apart from the session's rooms so that the
+        // reconcile after connect does not remove them.
+        var result = new SessionSseTopics(accepted.Topics ?? []);
+        result.AddRange(topics);
+        result.AddRange(result.Granted);
 
         // The owner binds the EventSource's resume to this session: its Last-Event-ID replayed with another cookie is
         // a fresh client (SseOptions.ResumeKey).
-        return SseAuthorizationResult.Accept(accepted.ClientId, topics, accepted.Owner ?? HeraldRooms.Session(sessionId));
+        return SseAuthorizationResult.Accept(accepted.ClientId, result, accepted.Owner ?? HeraldRooms.Session(sessionId));
     }
 
     private IEnumerable<string>? SocketCorsOrigins()
@@ -391,6 +392,13 @@ public sealed partial class HeraldSessionManager
         {
             var state = await Store.LoadAsync(sessionId).ConfigureAwait(false);
             var expected = new HashSet<string>(RoomsOf(sessionId, state), StringComparer.Ordinal);
+
+            // What the application's own hook granted this connection is not the session's to take back.
+            if (client.GrantedTopics is SessionSseTopics { Granted: var granted })
+            {
+                expected.UnionWith(granted);
+            }
+
             foreach (var topic in client.Topics)
             {
                 if ((topic.StartsWith(HeraldRooms.ChannelPrefix, StringComparison.Ordinal) || topic.StartsWith(HeraldRooms.UserPrefix, StringComparison.Ordinal))
@@ -417,4 +425,10 @@ public sealed partial class HeraldSessionManager
             }
         }
     }
+}
+
+/// <summary>The topics an EventSource gets (the session's and the application hook's), remembering which the hook granted.</summary>
+internal sealed class SessionSseTopics(IReadOnlyList<string> granted) : List<string>
+{
+    public IReadOnlyList<string> Granted { get; } = granted;
 }

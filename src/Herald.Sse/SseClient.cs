@@ -36,6 +36,12 @@ public sealed class SseClient
     /// <summary>Whether the server closed this client for good.</summary>
     public bool IsClosed { get; internal set; }
 
+    /// <summary>
+    /// The topics that <see cref="SseOptions.Authorize"/> granted to the latest connection, exactly as the hook returned
+    /// them (empty when it granted none): lets a layer that reconciles topics later tell a grant from a stale topic.
+    /// </summary>
+    public IReadOnlyList<string> GrantedTopics { get; internal set; } = [];
+
     /// <summary>The topics (rooms) this client is in, as a snapshot.</summary>
     public IReadOnlyCollection<string> Topics => _server.GetTopics(this);
 

@@ -211,6 +211,7 @@ public sealed partial class SseServer
             context.Features.Get<IHttpRequestTimeoutFeature>()?.DisableTimeout();
 
             SseLog.ClientConnected(_logger, clientId, resumed, replayed);
+            connection.Client.GrantedTopics = auth.Topics ?? [];
             RaiseConnected(connection.Client);
 
             var reason = await connection.RunAsync();

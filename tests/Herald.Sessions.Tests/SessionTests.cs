@@ -167,6 +167,30 @@ public sealed class SessionTests
     }
 
     [Fact]
+    public async Task ChannelAndUserTopicsGrantedByTheApplicationsSseHookSurviveTheSessionReconcile()
+    {
+        // The application's SseOptions.Authorize may put a connection in a channel or user topic itself (Herald.Identity
+        // does, from a connection token). The session layer's reconcile after connect used to drop every channel/user
+        // topic that the session store did not list, so such a grant was silently undone a moment after connect.
+        await using var node = await SessionsNode.StartAsync(services: s => Microsoft.Extensions.DependencyInjection.OptionsServiceCollectionExtensions.Configure<Herald.Sse.SseOptions>(s, o =>
+            o.Authorize = _ => ValueTask.FromResult(Herald.Sse.SseAuthorizationResult.Accept(null, [HeraldRooms.User("alice"), HeraldRooms.Channel("granted")]))));
+        var browser = await node.NewBrowserSessionAsync();
+        await using var tab = await node.ConnectAsync(browser);
+        await tab.EmitWithAckAsync("subscribe", (object)new[] { "mine" });
+        var (sse, _) = await node.ConnectSseAsync(browser);
+        await using var sseScope = sse;
+
+        // The reconcile runs right after connect; a session change after it is a barrier that it has completed.
+        await tab.EmitWithAckAsync("subscribe", (object)new[] { "later" });
+        await node.Publisher.UserAsync("alice", "forAlice", 1);
+        Assert.Equal(1, (await sse.NextSseAsync("forAlice"))[0].GetInt32());
+        await node.Publisher.ChannelAsync("granted", "onGranted", 2);
+        Assert.Equal(2, (await sse.NextSseAsync("onGranted"))[0].GetInt32());
+        await node.Publisher.ChannelAsync("mine", "onMine", 3);
+        Assert.Equal(3, (await sse.NextSseAsync("onMine"))[0].GetInt32());
+    }
+
+    [Fact]
     public async Task TypedMessagesRoundTripWithNestedObjectsAndAreFilteredBySourceAndType()
     {
         await using var node = await SessionsNode.StartAsync(sessions: o => o.AuthorizeMessageSubscription = r => ValueTask.FromResult(r.Source.Type != "Secret"));

@@ -51,6 +51,10 @@ public static class HubEndpointRouteBuilderExtensions
         }
 
         PublishEndpoints.Map(app);
+        if (hub.Identity.Enabled)
+        {
+            PresenceEndpoints.Map(app); // GET /api/presence (Herald:Identity)
+        }
         HealthEndpoints.Map(app);
         if (hub.Admin.Enabled)
         {

@@ -57,6 +57,9 @@ public sealed class HubOptions
     /// <summary>Demo page settings.</summary>
     public HubDemoOptions Demo { get; set; } = new();
 
+    /// <summary>Who connects: tokens, proxy hooks, the user API (<c>Herald:Identity</c>; see <see cref="HubIdentityOptions"/>).</summary>
+    public HubIdentityOptions Identity { get; set; } = new();
+
     /// <summary>Metrics export over OTLP.</summary>
     public HubOpenTelemetryOptions OpenTelemetry { get; set; } = new();
 

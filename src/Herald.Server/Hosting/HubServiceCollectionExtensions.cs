@@ -103,6 +103,7 @@ public static class HubServiceCollectionExtensions
             o.SigningKey = HubSecret.Derive(hub.Secret, HubSecret.SessionCookieLabel); // an explicit Herald:Sessions:SigningKey wins
             config.GetSection("Herald:Sessions").Bind(o);
         });
+        HubIdentity.Add(services, hub); // Herald:Identity: tokens, proxy hooks, user API (off unless configured)
 
         services.AddHttpContextAccessor();
         var logGeneratedKey = builder.Environment.IsDevelopment(); // never a secret in a production log
