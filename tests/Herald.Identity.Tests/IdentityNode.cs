@@ -48,6 +48,7 @@ internal sealed class IdentityNode : IAsyncDisposable
         builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(log);
+        builder.Logging.AddFilter<ErrorLogCollector>("Herald.Audit", LogLevel.None); // refusals are audited at Warning: expected here
         builder.Services.AddSocketIO(o => o.Engine.PingInterval = TimeSpan.FromSeconds(20));
         builder.Services.AddServerSentEvents(o => o.HeartbeatInterval = TimeSpan.FromMinutes(10));
         builder.Services.AddHeraldSessions();
