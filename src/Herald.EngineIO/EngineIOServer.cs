@@ -92,6 +92,10 @@ public sealed partial class EngineIOServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(context);
         var request = context.Request;
+
+        // Polling bodies echo what clients sent (the POST answer is even labelled text/html, as the reference client
+        // expects): no browser may sniff any answer of this endpoint, errors included, into something it renders.
+        context.Response.Headers.XContentTypeOptions = "nosniff";
         if (Options.Cors is { } cors)
         {
             ApplyCors(context, cors);

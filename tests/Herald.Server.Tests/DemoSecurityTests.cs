@@ -35,6 +35,47 @@ public class DemoSecurityTests
     }
 
     [Fact]
+    public async Task With_the_demo_off_its_pages_are_not_served_and_the_dashboard_is()
+    {
+        await using var hub = await HubInstance.StartAsync();
+        foreach (var path in new[] { "/", "/index.html", "/typed.html", "/INDEX.HTML", "/Typed.html" })
+        {
+            using var page = await hub.Http.GetAsync(path).DefaultTimeout();
+            Assert.True(page.StatusCode == HttpStatusCode.NotFound, $"{path}: {page.StatusCode}");
+        }
+
+        using var dashboard = await hub.Http.GetAsync("/admin/").DefaultTimeout();
+        Assert.Equal(HttpStatusCode.OK, dashboard.StatusCode);
+        Assert.Contains("<html", await dashboard.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task With_the_dashboard_off_its_pages_are_not_served()
+    {
+        await using var hub = await HubInstance.StartAsync("--Herald:Admin:Enabled=false", "--Herald:Demo:Enabled=true");
+        foreach (var path in new[] { "/admin/", "/admin/index.html", "/admin/admin.js", "/Admin/admin.css" })
+        {
+            using var page = await hub.Http.GetAsync(path).DefaultTimeout();
+            Assert.True(page.StatusCode == HttpStatusCode.NotFound, $"{path}: {page.StatusCode}");
+        }
+
+        using var demo = await hub.Http.GetAsync("/").DefaultTimeout();
+        Assert.Equal(HttpStatusCode.OK, demo.StatusCode);
+    }
+
+    [Fact]
+    public async Task With_the_demo_on_its_pages_are_served()
+    {
+        await using var hub = await HubInstance.StartAsync("--Herald:Demo:Enabled=true");
+        foreach (var path in new[] { "/", "/typed.html" })
+        {
+            using var page = await hub.Http.GetAsync(path).DefaultTimeout();
+            Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+            Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
+        }
+    }
+
+    [Fact]
     public async Task The_development_environment_turns_the_demo_on()
     {
         // appsettings.Development.json: what `dotnet run --project src/Herald.Server` uses (launchSettings.json).

@@ -12,7 +12,7 @@ namespace Herald.Server.Hosting;
 public static class HubEndpointRouteBuilderExtensions
 {
     /// <summary>
-    /// Serves the demo page and dashboard files, Socket.IO (<c>Herald:SocketIOPath</c>), SSE (<c>Herald:SsePath</c>), the
+    /// Serves the demo pages (when <c>Herald:Demo:Enabled</c>) and dashboard files (when <c>Herald:Admin:Enabled</c>), Socket.IO (<c>Herald:SocketIOPath</c>), SSE (<c>Herald:SsePath</c>), the
     /// peer-link channel when <c>Herald:ChannelKey</c> is set, the publish API (<c>/api</c>), the OpenAPI description
     /// (<c>/openapi.json</c>), <c>/healthz</c>, <c>/readyz</c> and the dashboard API (<c>/admin/api</c>).
     /// </summary>
@@ -33,8 +33,9 @@ public static class HubEndpointRouteBuilderExtensions
         }
 
         app.UseHeraldSessions(); // before static files: the page load itself gets the herald.sid cookie
-        app.UseDefaultFiles();
-        app.UseStaticFiles();
+        var files = new HubStaticFiles(app.Environment.WebRootFileProvider, hub.Demo.Enabled, hub.Admin.Enabled);
+        app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
+        app.UseStaticFiles(new StaticFileOptions { FileProvider = files });
 
         var io = app.MapSocketIO(hub.SocketIOPath);
         app.Services.GetRequiredService<HubNamespaces>().Apply();

@@ -86,6 +86,7 @@ public static class HubServiceCollectionExtensions
             }
 
             o.ResumeKey = HubSecret.Derive(hub.Secret, HubSecret.SseResumeLabel); // an explicit Herald:Sse:ResumeKey wins
+            ClearIfConfigured(config, "Herald:Sse:AllowedOrigins", o.AllowedOrigins); // replaces Herald:Cors:Origins
             config.GetSection("Herald:Sse").Bind(o); // every SseOptions knob, raw
         });
 
@@ -101,6 +102,8 @@ public static class HubServiceCollectionExtensions
             }
 
             o.SigningKey = HubSecret.Derive(hub.Secret, HubSecret.SessionCookieLabel); // an explicit Herald:Sessions:SigningKey wins
+            ClearIfConfigured(config, "Herald:Sessions:Namespaces", o.Namespaces); // replaces the default "/"
+            ClearIfConfigured(config, "Herald:Sessions:AllowedOrigins", o.AllowedOrigins);
             config.GetSection("Herald:Sessions").Bind(o);
         });
         HubIdentity.Add(services, hub); // Herald:Identity: tokens, proxy hooks, user API (off unless configured)
@@ -190,8 +193,29 @@ public static class HubServiceCollectionExtensions
             o.Engine.Cors = new EngineIOCorsOptions { Origins = [.. hub.Cors.Origins], Credentials = hub.Cors.Credentials };
         }
 
+        ClearIfConfigured(config, "Herald:SocketIO:Engine:Transports", o.Engine.Transports);
+        if (o.Engine.Cors is { } cors)
+        {
+            // Herald:SocketIO:Engine:Cors:Origins replaces Herald:Cors:Origins rather than adding to it.
+            ClearIfConfigured(config, "Herald:SocketIO:Engine:Cors:Origins", cors.Origins);
+            ClearIfConfigured(config, "Herald:SocketIO:Engine:Cors:AllowedHeaders", cors.AllowedHeaders);
+        }
+
         config.GetSection("Herald:SocketIO").Bind(o); // every SocketIOOptions/EngineIOOptions knob, raw
         return o;
+    }
+
+    /// <summary>
+    /// Empties <paramref name="list"/> when configuration gives items under <paramref name="key"/>: the binder appends
+    /// to a list that is not empty, so without this a configured list would be added to a default (or to a hub-wide
+    /// setting) instead of replacing it, e.g. <c>Herald:Sessions:Namespaces:0=/chat</c> giving <c>/</c> and <c>/chat</c>.
+    /// </summary>
+    private static void ClearIfConfigured(IConfiguration config, string key, ICollection<string> list)
+    {
+        if (list.Count > 0 && config.GetSection(key).GetChildren().Any())
+        {
+            list.Clear();
+        }
     }
 }
 
