@@ -186,8 +186,23 @@ public abstract class SseCrossNodeTests
         node1.Server.To(aId).Close();
         Assert.Empty(await a.ReadToEndAsync().DefaultTimeout());
 
+        // The close is written behind (node 1's connection), the lookup reads on node 2's: wait (bounded) until the
+        // store holds it, so the test checks the 204, not the race between two Redis connections.
+        await WaitUntilClosedAsync(a.LastEventId).DefaultTimeout();
         await using var again = await node2.ConnectAsync(lastEventId: a.LastEventId).DefaultTimeout();
         Assert.Equal(HttpStatusCode.NoContent, again.StatusCode);
+    }
+
+    private async Task WaitUntilClosedAsync(string lastEventId)
+    {
+        var dash = lastEventId.IndexOf('-', StringComparison.Ordinal);
+        var dot = lastEventId.IndexOf('.', dash);
+        var clientId = Herald.Sse.Internal.SseEventId.ClientIdFor(System.Text.Encoding.UTF8.GetBytes(SseTestHost.SharedResumeKey), lastEventId[(dot + 1)..], null);
+        var store = StoreForNode(2);
+        while ((await store.ResumeAsync(lastEventId[..dash], clientId, 0, CancellationToken.None)).Status != SseResumeStatus.Closed)
+        {
+            await Task.Delay(20);
+        }
     }
 
     private async Task WaitUntilStoredAsync(string lastEventId, int expectedEvents)
