@@ -10,7 +10,7 @@ namespace Herald.Sse;
 /// <para>Every node keeps its own history in memory (the fast path: a reconnect to the same node never asks the
 /// store) and mirrors it here, keyed by its instance tag: each event it assigns a sequence number to, per audience
 /// (everyone, a topic, a client id), and each client's session (its topics and when it joined them). A node that
-/// receives <c>Last-Event-ID: {instance}-{seq}.{clientId}</c> of another instance asks
+/// receives <c>Last-Event-ID: {instance}-{seq}.{token}</c> of another instance asks
 /// <see cref="ResumeAsync"/> what that instance delivered to the client after <c>seq</c>, replays it with the
 /// original ids, and continues with its own.</para>
 /// <para><see cref="Append"/>, <see cref="SaveSession"/> and <see cref="MarkClosed"/> are called under the server's

@@ -10,6 +10,7 @@ namespace Herald.Sse;
 
 public sealed partial class SseServer
 {
+    private static readonly byte[] s_idOnly = "\n"u8.ToArray();
     private readonly List<SseHistoryEntry> _replayScratch = [];
 
     /// <summary>
@@ -147,7 +148,7 @@ public sealed partial class SseServer
         }
 
         token ??= SseEventId.TokenForHookId(_resumeKey, clientId, auth.Owner);
-        (string Instance, SseResumeResult Result)? foreign = null;
+        (string Instance, long AfterSeq, SseResumeResult Result)? foreign = null;
         if (foreignInstance is not null)
         {
             var found = await LookUpForeignAsync(foreignInstance, clientId, foreignSeq, context.RequestAborted);
@@ -160,7 +161,7 @@ public sealed partial class SseServer
 
             if (found.Status == SseResumeStatus.Found)
             {
-                foreign = (foreignInstance, found);
+                foreign = (foreignInstance, foreignSeq, found);
             }
             else
             {
@@ -283,7 +284,7 @@ public sealed partial class SseServer
         IReadOnlyList<string>? serverTopics,
         long resumeSeq,
         string? missReason,
-        (string Instance, SseResumeResult Result)? foreign,
+        (string Instance, long AfterSeq, SseResumeResult Result)? foreign,
         out bool resumed,
         out int replayed)
     {
@@ -394,8 +395,19 @@ public sealed partial class SseServer
         client.Connection = connection;
         _connections.Add(connection);
 
-        // The open event carries the resume point: a client dropping during the replay resumes from it again.
-        connection.TryEnqueue(new SseQueuedFrame(BuildOpenBody(clientId, resumed), resumed ? resumeSeq : _seq, HasId: true), out _);
+        // The open event carries the resume point: a client dropping during the replay resumes from it again. After a
+        // resume from another node that is the other node's id while its events are being replayed, else our current
+        // sequence (never -1: a drop before the next event must resume this session, not start a new one).
+        var open = BuildOpenBody(clientId, resumed);
+        if (foreign is { } r && r.Result.Events.Count > 0)
+        {
+            connection.TryEnqueue(new SseQueuedFrame(WithForeignId(r.Instance, r.AfterSeq, client.Token, open), 0, HasId: false), out _);
+        }
+        else
+        {
+            connection.TryEnqueue(new SseQueuedFrame(open, resumeSeq >= 0 ? resumeSeq : _seq, HasId: true), out _);
+        }
+
         if (missReason is not null)
         {
             SseLog.MissedEvents(_logger, clientId, missReason);
@@ -407,8 +419,15 @@ public sealed partial class SseServer
             // Replayed with the other node's ids: a drop during this replay resumes from the store again.
             foreach (var e in g.Result.Events)
             {
-                connection.TryEnqueue(new SseQueuedFrame(BuildForeignFrame(g.Instance, e, client.Token), 0, HasId: false), out _);
+                connection.TryEnqueue(new SseQueuedFrame(WithForeignId(g.Instance, e.Seq, client.Token, e.Body), 0, HasId: false), out _);
                 replayed++;
+            }
+
+            if (g.Result.Events.Count > 0)
+            {
+                // Then an id with no data (no event is dispatched, EventSource's last id becomes ours): a drop before
+                // the next event resumes here, with the topics and events of this node, not from the other node again.
+                connection.TryEnqueue(new SseQueuedFrame(s_idOnly, _seq, HasId: true), out _);
             }
         }
 
@@ -442,12 +461,12 @@ public sealed partial class SseServer
         }
     }
 
-    private static byte[] BuildForeignFrame(string instance, SseStoredEvent e, string token)
+    private static byte[] WithForeignId(string instance, long seq, string token, byte[] body)
     {
-        var id = System.Text.Encoding.UTF8.GetBytes(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"id: {instance}-{e.Seq}.{token}\n"));
-        var frame = new byte[id.Length + e.Body.Length];
+        var id = System.Text.Encoding.UTF8.GetBytes(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"id: {instance}-{seq}.{token}\n"));
+        var frame = new byte[id.Length + body.Length];
         id.CopyTo(frame, 0);
-        e.Body.CopyTo(frame, id.Length);
+        body.CopyTo(frame, id.Length);
         return frame;
     }
 

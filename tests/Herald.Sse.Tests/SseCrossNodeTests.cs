@@ -45,6 +45,16 @@ public sealed class RedisSseCrossNodeTests : SseCrossNodeTests, IAsyncLifetime
         return new RedisSseHistoryStore(connection, Options.Create(new RedisSseHistoryStoreOptions { MaxEventsPerAudience = maxEventsPerAudience }));
     }
 
+    protected override async Task WhenStoresConnectedAsync()
+    {
+        // A write before a connection's first connect is lost (as in an outage): a node that writes at once would
+        // otherwise race its own connection, and the other node would not find what it wrote.
+        foreach (var connection in _connections)
+        {
+            await connection.GetMultiplexerAsync().DefaultTimeout();
+        }
+    }
+
     [Fact]
     public async Task AnUnreachableStoreDoesNotRefuseTheReconnect()
     {
@@ -70,6 +80,9 @@ public abstract class SseCrossNodeTests
 {
     /// <summary>The store node N uses: one shared instance (in memory) or one connection each (Redis).</summary>
     protected abstract ISseHistoryStore StoreForNode(int maxEventsPerAudience);
+
+    /// <summary>Completes when every store handed out so far can write.</summary>
+    protected virtual Task WhenStoresConnectedAsync() => Task.CompletedTask;
 
     [Fact]
     public async Task AReconnectToAnotherNodeGetsWhatTheFirstNodeHadForItWithItsIdsAndTopics()
@@ -116,6 +129,66 @@ public abstract class SseCrossNodeTests
         Assert.DoesNotContain(node1Tag, live.LastEventId, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public async Task ASecondDropRightAfterAResumeOnAnotherNodeResumesAgainWithTheSameIdAndTopics(bool backToTheFirstNode, bool withMissedEvents)
+    {
+        await using var node1 = await StartNodeAsync();
+
+        // Node 2's heartbeat tells the test when everything queued before it (the replay and the id after it) has arrived.
+        await using var node2 = await StartNodeAsync(configure: o => o.HeartbeatInterval = TimeSpan.FromMilliseconds(200));
+        var (a, aId) = await node1.ConnectOpenAsync("?topic=news");
+        node1.Server.To("news").Send("seen");
+        Assert.Equal(["seen"], await ReadData(a, 1));
+        var gone = node1.WhenDisconnected(aId);
+        await a.DisposeAsync();
+        await gone.DefaultTimeout();
+
+        var node1Tag = a.LastEventId.Split('-')[0];
+        if (withMissedEvents)
+        {
+            node1.Server.To("news").Send("missed");
+            await WaitUntilStoredAsync(a.LastEventId, expectedEvents: 1).DefaultTimeout();
+        }
+
+        // Resumed on node 2: without a replay the open event's id is the only id the client gets from node 2; after
+        // one, the last replayed event carries node 1's id and an id with no data follows.
+        var b = await node2.ConnectAsync(lastEventId: a.LastEventId).DefaultTimeout();
+        Assert.Equal((aId, true), OpenOf(await b.ReadEventAsync().DefaultTimeout()));
+        if (withMissedEvents)
+        {
+            Assert.Equal("missed", (await b.ReadEventAsync().DefaultTimeout()).Data);
+        }
+
+        await b.ReadCommentAsync().DefaultTimeout();
+        var afterResume = b.LastEventId;
+        Assert.False(afterResume.StartsWith(node1Tag + "-", StringComparison.Ordinal), $"the client's last id '{afterResume}' is still node 1's");
+        Assert.True(Herald.Sse.Internal.SseEventId.TryParse(afterResume, out _, out _, out _), $"the open event's id '{afterResume}' is not a resumable id");
+        var goneAgain = node2.WhenDisconnected(aId);
+        await b.DisposeAsync();
+        await goneAgain.DefaultTimeout();
+
+        // Dropped again before any new event: the reconnect carries that id and resumes the same client.
+        var node = backToTheFirstNode ? node1 : node2;
+        await using var c = await node.ConnectAsync(lastEventId: afterResume).DefaultTimeout();
+        Assert.Equal((aId, true), OpenOf(await c.ReadEventAsync().DefaultTimeout()));
+        Assert.True(node.Server.TryGetClient(aId, out var client));
+        Assert.Equal(["news"], client.Topics);
+        node.Server.To("news").Send("later");
+        var next = await c.ReadEventAsync().DefaultTimeout();
+        Assert.Equal(("message", "later"), (next.Type, next.Data));
+
+        static (string, bool) OpenOf(Testing.Sse.SseTestEvent e)
+        {
+            Assert.Equal("herald:open", e.Type);
+            var open = OpenPayload.Parse(e.Data);
+            return (open.ClientId, open.Resumed);
+        }
+    }
+
     [Fact]
     public async Task AClientClosedOnOneNodeGets204FromTheOther()
     {
@@ -126,8 +199,23 @@ public abstract class SseCrossNodeTests
         node1.Server.To(aId).Close();
         Assert.Empty(await a.ReadToEndAsync().DefaultTimeout());
 
+        // The close is written behind (node 1's connection), the lookup reads on node 2's: wait (bounded) until the
+        // store holds it, so the test checks the 204, not the race between two Redis connections.
+        await WaitUntilClosedAsync(a.LastEventId).DefaultTimeout();
         await using var again = await node2.ConnectAsync(lastEventId: a.LastEventId).DefaultTimeout();
         Assert.Equal(HttpStatusCode.NoContent, again.StatusCode);
+    }
+
+    private async Task WaitUntilClosedAsync(string lastEventId)
+    {
+        var dash = lastEventId.IndexOf('-', StringComparison.Ordinal);
+        var dot = lastEventId.IndexOf('.', dash);
+        var clientId = Herald.Sse.Internal.SseEventId.ClientIdFor(System.Text.Encoding.UTF8.GetBytes(SseTestHost.SharedResumeKey), lastEventId[(dot + 1)..], null);
+        var store = StoreForNode(2);
+        while ((await store.ResumeAsync(lastEventId[..dash], clientId, 0, CancellationToken.None)).Status != SseResumeStatus.Closed)
+        {
+            await Task.Delay(20);
+        }
     }
 
     private async Task WaitUntilStoredAsync(string lastEventId, int expectedEvents)
@@ -183,9 +271,10 @@ public abstract class SseCrossNodeTests
         Assert.Equal(("herald:missed", "{\"reason\":\"unknown\"}"), Tuple(await c.ReadEventAsync().DefaultTimeout()));
     }
 
-    private protected Task<SseTestHost> StartNodeAsync(int maxEventsPerAudience = 256)
+    private protected async Task<SseTestHost> StartNodeAsync(int maxEventsPerAudience = 256, Action<SseOptions>? configure = null)
     {
         var store = StoreForNode(maxEventsPerAudience);
-        return SseTestHost.StartAsync(services: s => s.AddSingleton(store));
+        await WhenStoresConnectedAsync();
+        return await SseTestHost.StartAsync(configure, services: s => s.AddSingleton(store));
     }
 }
