@@ -61,7 +61,7 @@ public abstract partial class ClusterAdapterSpecification
         var nodes = await StartAnsweringNodesAsync(3, calls, silent: 3);
         try
         {
-            var request = nodes[0].Io.Timeout(TimeSpan.FromMilliseconds(500)).ServerSideEmitWithAckAsync("ping", 1);
+            var request = nodes[0].Io.Timeout(TimeSpan.FromSeconds(3)).ServerSideEmitWithAckAsync("ping", 1);
             var timeout = await Assert.ThrowsAsync<ServerSideEmitTimeoutException>(() => request.WaitAsync(TimeSpan.FromSeconds(10)));
 
             var answer = Assert.Single(timeout.Responses);

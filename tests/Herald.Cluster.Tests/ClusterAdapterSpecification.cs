@@ -213,7 +213,7 @@ public abstract partial class ClusterAdapterSpecification
             Assert.Equal(new[] { a.Id, b.Id, c.Id }.Order(), answers.Select(r => r.SocketId).Order());
             Assert.Contains(answers, r => r.SocketId == b.Id && r.Get<string>() == nodes[1].Name);
 
-            var partial = nodes[1].Io.To("news").Timeout(TimeSpan.FromMilliseconds(500)).EmitWithAckAsync("question", 2);
+            var partial = nodes[1].Io.To("news").Timeout(TimeSpan.FromSeconds(3)).EmitWithAckAsync("question", 2);
             await a.AckAsync(await a.ExpectEventAsync("question"), "[\"a\"]");
             await b.AckAsync(await b.ExpectEventAsync("question"), "[\"b\"]");
             await c.ExpectEventAsync("question"); // c never answers

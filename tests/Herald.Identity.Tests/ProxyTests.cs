@@ -58,6 +58,8 @@ public sealed class ProxyTests
         {
             backend.Proxy(o);
             o.Proxy.Retries = 2;
+            // Short enough for three hung calls to fit the test, long enough for the answering call after them.
+            o.Proxy.Timeout = TimeSpan.FromSeconds(1);
         }, allowWarnings: true);
         var refused = await IdClient.RefusedAsync(node.BaseUrl, null, Cookie("alice"));
         Assert.Equal(ProxyErrorCodes.Unavailable, refused.Code);
