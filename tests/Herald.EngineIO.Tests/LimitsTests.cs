@@ -15,7 +15,7 @@ public class LimitsTests
         await using var b = await host.ConnectWebSocketAsync();
 
         await AssertRefusedAsync(host, HttpStatusCode.ServiceUnavailable, "Too many connections");
-        await Assert.ThrowsAnyAsync<Exception>(() => host.ConnectWebSocketAsync());
+        await Assert.ThrowsAsync<System.Net.WebSockets.WebSocketException>(() => host.ConnectWebSocketAsync());
 
         // The client closes its session: the slot is free again.
         using (await a.PostAsync("1").DefaultTimeout())

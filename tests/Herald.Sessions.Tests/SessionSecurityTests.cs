@@ -192,7 +192,7 @@ public class SessionSecurityTests
     [Fact]
     public async Task AShortSigningKeyStopsTheStart()
     {
-        var e = await Assert.ThrowsAnyAsync<Exception>(() => SessionsNode.StartAsync(sessions: o => o.SigningKey = "short"));
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => SessionsNode.StartAsync(sessions: o => o.SigningKey = "short"));
         Assert.Contains("SigningKey", e.ToString(), StringComparison.Ordinal);
     }
 

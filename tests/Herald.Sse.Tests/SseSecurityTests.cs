@@ -186,7 +186,7 @@ public class SseSecurityTests
     [Fact]
     public async Task AShortResumeKeyIsRefusedAtStart()
     {
-        var e = await Assert.ThrowsAnyAsync<Exception>(() => SseTestHost.StartAsync(o => o.ResumeKey = "short"));
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => SseTestHost.StartAsync(o => o.ResumeKey = "short"));
         Assert.Contains("ResumeKey", e.ToString(), StringComparison.Ordinal);
     }
 
