@@ -5,6 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 dotnet build Herald.slnx -c Release -warnaserror
+# Packages, as users get them (docs/packages.md): one per src/ library into artifacts/packages, and a sample that
+# references them from that folder instead of the projects (tests/interop/test/packages.test.js runs it).
+rm -rf artifacts/packages artifacts/sample-packages
+dotnet pack Herald.Packages.slnf -c Release --no-build -warnaserror
+dotnet build samples/FromPackages -c Release -warnaserror
 mkdir -p artifacts/test-results
 # CI shows only the tail of the output: on a failure, repeat the failed tests and their messages at the end.
 # A test that hangs is reported by name (blame) instead of stalling CI until its time limit.

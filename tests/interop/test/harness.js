@@ -20,8 +20,9 @@ function serverDll() {
 
 export const TIMEOUT = 10_000;
 
-export async function startServer(extraEnv = {}) {
-  const child = spawn("dotnet", [serverDll(), "--urls", "http://127.0.0.1:0"], {
+/** Starts the interop server, or another ASP.NET Core app given as `dll` (the sample built from the packages). */
+export async function startServer(extraEnv = {}, dll = serverDll()) {
+  const child = spawn("dotnet", [dll, "--urls", "http://127.0.0.1:0"], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ASPNETCORE_ENVIRONMENT: "Development", DOTNET_NOLOGO: "1", ...extraEnv },
   });
