@@ -109,6 +109,38 @@ public partial class ClusterAdapter : InMemoryAdapter
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// A broadcast is delivered to the local sockets and published once on the namespace channel; every other node
+    /// filters it against its own room index. A recoverable one (recovery on) is published first and delivered here
+    /// when its echo comes back, so every node logs it in bus order (see ClusterAdapter.Recovery.cs).
+    /// </remarks>
+    public override void Broadcast(BroadcastPacket packet, BroadcastOptions options)
+    {
+        if (options.Flags.Local || Recovery is not { } recovery || !packet.CanStamp || !packet.IsRecoverable(options))
+        {
+            base.Broadcast(packet, options);
+            if (!options.Flags.Local)
+            {
+                Publish(_allChannel, BroadcastEnvelope(ClusterEnvelopeKinds.Broadcast, packet, options, null, null));
+            }
+
+            return;
+        }
+
+        recovery.Stamp(packet);
+        var envelope = BroadcastEnvelope(ClusterEnvelopeKinds.Broadcast, packet, options, null, null);
+        if (_bus.State == MessageBusState.Connected)
+        {
+            _inFlight[packet.Offset!] = new InFlight(packet, options, _time.GetTimestamp());
+            _ = PublishRecoverableAsync(envelope, packet.Offset!);
+            return;
+        }
+
+        DeliverOwn(packet, options);
+        Publish(_allChannel, envelope);
+    }
+
+    /// <inheritdoc />
     public override void AddSockets(BroadcastOptions options, IReadOnlyCollection<string> rooms)
     {
         base.AddSockets(options, rooms);

@@ -6,7 +6,7 @@ namespace Herald.Cluster.Tests.Adapters;
 /// An adapter that wraps the built-in one and forwards every call (what an instrumenting or auditing wrapper
 /// does), written from the public surface only. It must keep everything the wrapped adapter does, recovery included.
 /// </summary>
-public sealed class DecoratingAdapter(InMemoryAdapter inner) : IAdapter
+public sealed class DecoratingAdapter(InMemoryAdapter inner) : ISessionAwareAdapter
 {
     public Namespace Namespace => inner.Namespace;
 
@@ -49,6 +49,20 @@ public sealed class DecoratingAdapter(InMemoryAdapter inner) : IAdapter
         => inner.ServerSideEmitWithAckAsync(eventName, args, timeout);
 
     public ValueTask<int> ServerCountAsync() => inner.ServerCountAsync();
+
+    public int RoomCount => inner.RoomCount;
+
+    public void OnSessionConnected(Socket socket) => inner.OnSessionConnected(socket);
+
+    public void OnSessionRoomsChanged(Socket socket) => inner.OnSessionRoomsChanged(socket);
+
+    public void OnSessionClosed(Socket socket, IReadOnlyCollection<string> rooms, bool recoverable) => inner.OnSessionClosed(socket, rooms, recoverable);
+
+    public RecoverySession? RestoreSession(string pid, string offset) => inner.RestoreSession(pid, offset);
+
+    public bool MayCatchUp(string pid, string offset) => inner.MayCatchUp(pid, offset);
+
+    public IReadOnlyList<BroadcastPacket> MissedPackets(string offset, IReadOnlyCollection<string> rooms, out long upTo) => inner.MissedPackets(offset, rooms, out upTo);
 
     public void Dispose() => inner.Dispose();
 }
