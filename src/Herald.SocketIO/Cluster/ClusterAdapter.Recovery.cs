@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Text.Json;
+using Herald.Internal;
 using Herald.Messaging;
 using Herald.Protocol.Cluster;
 using Herald.SocketIO.Recovery;
@@ -140,7 +141,7 @@ public partial class ClusterAdapter
 
     private async Task PublishRecoverableAsync(ClusterEnvelope envelope, string offset)
     {
-        var buffer = new PooledEnvelopeWriter();
+        var buffer = new PooledBufferWriter(1024);
         try
         {
             ClusterEnvelopeCodec.Write(buffer, envelope);
