@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Herald.Messaging.Emitters;
 using Herald.Protocol.Cluster;
 using Microsoft.Extensions.Options;
