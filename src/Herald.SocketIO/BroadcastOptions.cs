@@ -95,11 +95,14 @@ public sealed class BroadcastPacket
     /// <summary>The text message followed by the attachments.</summary>
     public EngineMessage[] Messages => System.Threading.Volatile.Read(ref _messages) ?? Encode();
 
-    /// <summary>The position of this packet in the local recovery log (for de-duplication during a replay); -1 when not logged.</summary>
-    internal long LogSequence { get; set; } = -1;
+    /// <summary>
+    /// The position of this packet in the namespace's recovery log, set by the <see cref="ISessionAwareAdapter"/> that
+    /// logs it (a restoring socket drops a live delivery the replay already sent); -1 when not logged.
+    /// </summary>
+    public long LogSequence { get; set; } = -1;
 
     /// <summary>True when the packet was built from arguments and not encoded yet, so an offset can still be added.</summary>
-    internal bool CanStamp => EventName is not null && _options is not null && System.Threading.Volatile.Read(ref _messages) is null && Offset is null;
+    public bool CanStamp => EventName is not null && _options is not null && System.Threading.Volatile.Read(ref _messages) is null && Offset is null;
 
     /// <summary>The same event encoded for another namespace (dynamic namespace fan-out).</summary>
     public BroadcastPacket ForNamespace(string ns)
@@ -112,8 +115,31 @@ public sealed class BroadcastPacket
         return new BroadcastPacket(ns, EventName, (object?[])Args, Id, _options);
     }
 
-    /// <summary>Sets the recovery offset before the first encoding (see <see cref="CanStamp"/>).</summary>
-    internal void Stamp(string offset) => Offset = offset;
+    /// <summary>
+    /// Gives the packet its recovery offset, appended as its last argument when it is encoded (socket.io's
+    /// <c>packet.data.push(offset)</c>). Only while <see cref="CanStamp"/>.
+    /// </summary>
+    /// <param name="offset">An offset unique in the namespace.</param>
+    /// <exception cref="InvalidOperationException">The packet cannot be stamped (already encoded, stamped, or built elsewhere).</exception>
+    public void Stamp(string offset)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(offset);
+        if (!CanStamp)
+        {
+            throw new InvalidOperationException("Only a packet built from arguments and not encoded yet can be stamped.");
+        }
+
+        Offset = offset;
+    }
+
+    /// <summary>Whether connection-state recovery logs this packet sent with <paramref name="options"/>: an event without ack that is not volatile (socket.io's rule).</summary>
+    /// <param name="options">The broadcast's options.</param>
+    /// <returns>True when it is to be logged.</returns>
+    public bool IsRecoverable(BroadcastOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return Id < 0 && !options.Flags.Volatile && EventName is not null;
+    }
 
     /// <summary>Wraps a packet received from another node that carries an offset already (inside its bytes).</summary>
     internal static BroadcastPacket Received(string ns, EncodedSocketIOPacket encoded, string? offset)

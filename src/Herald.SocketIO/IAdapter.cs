@@ -8,6 +8,16 @@ namespace Herald.SocketIO;
 /// Room membership of local sockets is asynchronous too, so that a cluster adapter may subscribe to a
 /// per-room channel before the join completes.
 /// </summary>
+/// <remarks>
+/// <para>A custom adapter (Postgres, NATS, ...) implements this interface, and <see cref="ISessionAwareAdapter"/>
+/// for connection-state recovery, from the public surface alone: it finds a local socket with
+/// <see cref="Namespace.Sockets"/>, writes an encoded packet to it with <see cref="Socket.DeliverBroadcast"/> and
+/// <see cref="Socket.DeliverBroadcastWithAck"/>, and describes it to <see cref="FetchSocketsAsync"/> with
+/// <see cref="RemoteSocket(Socket)"/>. Or it derives from <see cref="InMemoryAdapter"/> to keep the local room index
+/// and recovery log, as <see cref="Cluster.ClusterAdapter"/> does. The room index holds socket ids: a socket joins
+/// rooms (in a middleware) before the namespace lists it, so delivery looks the socket up when it fans out.</para>
+/// <para>Set <see cref="SocketIOOptions.AdapterFactory"/> to use it.</para>
+/// </remarks>
 public interface IAdapter : IDisposable
 {
     /// <summary>The namespace this adapter serves.</summary>
@@ -36,6 +46,9 @@ public interface IAdapter : IDisposable
 
     /// <summary>Removes a local socket from every room.</summary>
     ValueTask DelAllAsync(string socketId);
+
+    /// <summary>How many rooms have local members, each socket's own-id room included (the rooms metric).</summary>
+    int RoomCount { get; }
 
     /// <summary>The rooms of a local socket (a snapshot), or null when it is unknown.</summary>
     IReadOnlyCollection<string>? SocketRooms(string socketId);

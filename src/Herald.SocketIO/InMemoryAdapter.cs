@@ -12,7 +12,7 @@ namespace Herald.SocketIO;
 /// <see cref="BroadcastOptions.Except"/> room is skipped, all without allocating per broadcast.
 /// A cluster adapter can derive from it to keep the local index and add the bus.
 /// </summary>
-public class InMemoryAdapter : IAdapter
+public class InMemoryAdapter : ISessionAwareAdapter
 {
     private static readonly Task<IReadOnlyList<ServerSideResponse>> NoServerSideResponses = Task.FromResult<IReadOnlyList<ServerSideResponse>>([]);
     private readonly Lock _lock = new();
@@ -44,7 +44,7 @@ public class InMemoryAdapter : IAdapter
     /// <inheritdoc />
     public event Action<string, string>? RoomLeft;
 
-    /// <summary>How many rooms exist (own-id rooms included).</summary>
+    /// <inheritdoc />
     public int RoomCount
     {
         get
@@ -165,7 +165,7 @@ public class InMemoryAdapter : IAdapter
     /// <inheritdoc />
     public virtual void Broadcast(BroadcastPacket packet, BroadcastOptions options)
     {
-        if (Recovery is { } recovery && ConnectionStateStore.IsRecoverable(packet, options) && packet.CanStamp)
+        if (Recovery is { } recovery && packet.CanStamp && packet.IsRecoverable(options))
         {
             recovery.Stamp(packet);
             recovery.Append(packet, options);
@@ -174,21 +174,19 @@ public class InMemoryAdapter : IAdapter
         DeliverLocal(packet, options);
     }
 
-    /// <summary>A socket was accepted (new or recovered): a cluster adapter tells the other nodes about its session.</summary>
-    internal virtual void OnSessionConnected(Socket socket)
+    /// <inheritdoc />
+    /// <remarks>Nothing to do on one server; a cluster adapter tells the other nodes about the session.</remarks>
+    public virtual void OnSessionConnected(Socket socket)
     {
     }
 
-    /// <summary>A socket with a recovery session joined or left rooms.</summary>
-    internal virtual void OnSessionRoomsChanged(Socket socket)
+    /// <inheritdoc />
+    public virtual void OnSessionRoomsChanged(Socket socket)
     {
     }
 
-    /// <summary>
-    /// A socket with a recovery session went away with the rooms it was in: a recoverable reason keeps the session
-    /// for <see cref="ConnectionStateRecoveryOptions.MaxDisconnectionDuration"/> (socket.io's <c>persistSession</c>).
-    /// </summary>
-    internal virtual void OnSessionClosed(Socket socket, IReadOnlyCollection<string> rooms, bool recoverable)
+    /// <inheritdoc />
+    public virtual void OnSessionClosed(Socket socket, IReadOnlyCollection<string> rooms, bool recoverable)
     {
         if (recoverable && Recovery is { } recovery && socket.Pid is { } pid)
         {
@@ -204,11 +202,23 @@ public class InMemoryAdapter : IAdapter
         }
     }
 
-    /// <summary>Finds the session a reconnecting client asks for (socket.io's <c>restoreSession</c>); null when it cannot be restored.</summary>
-    internal virtual RecoverySession? RestoreSession(string pid, string offset) => Recovery?.TryTake(pid, offset, null);
+    /// <inheritdoc />
+    public virtual RecoverySession? RestoreSession(string pid, string offset) => Recovery?.TryTake(pid, offset, null);
 
-    /// <summary>Whether a failed restore may succeed shortly: packets logged from a bus can lag behind the client (a cluster).</summary>
-    internal virtual bool MayCatchUp(string pid, string offset) => false;
+    /// <inheritdoc />
+    public virtual bool MayCatchUp(string pid, string offset) => false;
+
+    /// <inheritdoc />
+    public virtual IReadOnlyList<BroadcastPacket> MissedPackets(string offset, IReadOnlyCollection<string> rooms, out long upTo)
+    {
+        if (Recovery is not { } recovery)
+        {
+            upTo = -1;
+            return [];
+        }
+
+        return recovery.Missed(offset, rooms, out upTo);
+    }
 
     /// <summary>Delivers a packet to the local sockets matching <paramref name="options"/> (no logging, no forwarding).</summary>
     protected void DeliverLocal(BroadcastPacket packet, BroadcastOptions options)

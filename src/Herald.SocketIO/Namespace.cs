@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Herald.SocketIO.Internal;
-using Herald.SocketIO.Recovery;
 
 namespace Herald.SocketIO;
 
@@ -25,6 +24,7 @@ public partial class Namespace
         Parent = parent;
         var factory = adapterFactory ?? server.Options.AdapterFactory ?? (static ns => new InMemoryAdapter(ns));
         Adapter = factory(this);
+        RecoveryAdapter = server.Options.ConnectionStateRecovery is null ? null : Adapter as ISessionAwareAdapter;
         var init = Adapter.InitAsync();
         if (!init.IsCompletedSuccessfully)
         {
@@ -101,10 +101,8 @@ public partial class Namespace
         return this;
     }
 
-    /// <summary>The adapter when it keeps a recovery log (recovery on and an <see cref="InMemoryAdapter"/>-based adapter).</summary>
-    internal InMemoryAdapter? RecoveryAdapter => Adapter is InMemoryAdapter { Recovery: not null } adapter ? adapter : null;
-
-    internal ConnectionStateStore? RecoveryStore => (Adapter as InMemoryAdapter)?.Recovery;
+    /// <summary>The adapter when recovery is on and the adapter supports it (<see cref="ISessionAwareAdapter"/>); null otherwise.</summary>
+    internal ISessionAwareAdapter? RecoveryAdapter { get; }
 
     internal bool TryGetSocket(string id, out Socket socket) => _sockets.TryGetValue(id, out socket!);
 

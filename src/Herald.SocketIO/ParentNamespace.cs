@@ -74,6 +74,8 @@ internal sealed class ParentAdapter(ParentNamespace parent) : IAdapter
 
     public ValueTask DelAllAsync(string socketId) => ValueTask.CompletedTask;
 
+    public int RoomCount => 0; // the children's adapters count their own rooms
+
     public IReadOnlyCollection<string>? SocketRooms(string socketId) => null;
 
     public void Broadcast(BroadcastPacket packet, BroadcastOptions options)

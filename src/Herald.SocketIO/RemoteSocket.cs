@@ -18,7 +18,9 @@ public class RemoteSocket
         Data = data;
     }
 
-    internal RemoteSocket(Socket socket)
+    /// <summary>Describes a socket of this server (<see cref="LocalSocket"/> set): what an adapter's <see cref="IAdapter.FetchSocketsAsync"/> returns for a local match.</summary>
+    /// <param name="socket">The local socket.</param>
+    public RemoteSocket(Socket socket)
         : this(socket.Namespace.Adapter, socket.Id, socket.Handshake, socket.Rooms, socket.DataOrNull is { } data ? new Dictionary<string, object?>(data) : new Dictionary<string, object?>())
     {
         LocalSocket = socket;

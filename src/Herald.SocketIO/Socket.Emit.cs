@@ -99,8 +99,14 @@ public sealed partial class Socket
         Client.Send(encoded, isVolatile: false);
     }
 
-    /// <summary>Writes a broadcast to this client; false when it was not sent (gone, or volatile and not writable).</summary>
-    internal bool DeliverBroadcast(BroadcastPacket packet, in BroadcastFlags flags)
+    /// <summary>
+    /// Writes an encoded broadcast to this client (what an <see cref="IAdapter"/> calls for each target when it fans a
+    /// packet out): outgoing listeners see it, a socket being restored holds it behind its replay.
+    /// </summary>
+    /// <param name="packet">The packet, encoded once for all targets.</param>
+    /// <param name="flags">The broadcast's flags (<see cref="BroadcastFlags.Volatile"/>: dropped when the connection is not writable now).</param>
+    /// <returns>False when it was not sent (the socket is gone, or volatile and not writable).</returns>
+    public bool DeliverBroadcast(BroadcastPacket packet, in BroadcastFlags flags)
     {
         if (!Connected)
         {
@@ -141,8 +147,12 @@ public sealed partial class Socket
         return Client.Send(packet.Messages);
     }
 
-    /// <summary>Registers the broadcast's ack id for this socket, then writes it.</summary>
-    internal bool DeliverBroadcastWithAck(BroadcastPacket packet, in BroadcastFlags flags, Action<AckResponse> ack)
+    /// <summary>Registers the broadcast's ack id (<see cref="BroadcastPacket.Id"/>) for this socket, then writes it (see <see cref="DeliverBroadcast"/>).</summary>
+    /// <param name="packet">The packet, with its ack id.</param>
+    /// <param name="flags">The broadcast's flags.</param>
+    /// <param name="ack">Called with the client's answer, or with a missing answer when the socket goes away first.</param>
+    /// <returns>False when it was not sent; <paramref name="ack"/> is then never called.</returns>
+    public bool DeliverBroadcastWithAck(BroadcastPacket packet, in BroadcastFlags flags, Action<AckResponse> ack)
     {
         if (!Connected || (flags.Volatile && !Client.Connection.IsWritable))
         {

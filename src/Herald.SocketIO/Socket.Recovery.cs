@@ -1,5 +1,3 @@
-using Herald.SocketIO.Recovery;
-
 namespace Herald.SocketIO;
 
 /// <summary>Connection-state recovery: replay of the missed packets and the session's lifecycle.</summary>
@@ -26,9 +24,8 @@ public sealed partial class Socket
     /// </summary>
     private void Replay()
     {
-        var store = Namespace.RecoveryStore!;
         var rooms = _restored!.Rooms.Contains(Id) ? _restored.Rooms : [Id, .. _restored.Rooms];
-        var missed = store.Missed(_restoreOffset!, rooms, out var upTo);
+        var missed = Namespace.RecoveryAdapter!.MissedPackets(_restoreOffset!, rooms, out var upTo);
         lock (_replayLock)
         {
             foreach (var packet in missed)

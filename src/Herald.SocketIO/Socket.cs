@@ -48,7 +48,7 @@ public sealed partial class Socket
         else
         {
             Id = NewId();
-            Pid = ns.RecoveryStore is null ? null : ConnectionStateStore.NewPid();
+            Pid = ns.RecoveryAdapter is null ? null : ConnectionStateStore.NewPid();
         }
     }
 
@@ -99,11 +99,14 @@ public sealed partial class Socket
     /// </summary>
     public bool Recovered { get; }
 
-    /// <summary>The private session id sent to the client with recovery on (a secret; never the public <see cref="Id"/>).</summary>
-    internal string? Pid { get; }
+    /// <summary>
+    /// The private session id sent to the client when recovery is on (null otherwise): a secret that gives the socket
+    /// back to whoever presents it, for an <see cref="ISessionAwareAdapter"/> to key the session with; never send it to another client.
+    /// </summary>
+    public string? Pid { get; }
 
-    /// <summary>How many times this session was restored (orders the cluster's session updates).</summary>
-    internal int SessionGeneration { get; }
+    /// <summary>How many times this session was restored (<see cref="RecoverySession.Generation"/>; orders a cluster's session updates).</summary>
+    public int SessionGeneration { get; }
 
     /// <summary>The underlying Engine.IO connection.</summary>
     public EngineConnection Connection => Client.Connection;

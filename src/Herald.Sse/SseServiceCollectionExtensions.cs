@@ -1,3 +1,4 @@
+using Herald.Messaging.Emitters;
 using Herald.Sse;
 using Herald.Sse.Cluster;
 using Microsoft.Extensions.DependencyInjection.Extensions;

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Herald.Messaging.Ws;
+using Herald.Messaging.Emitters;
 using Herald.Testing;
 
 namespace Herald.Cluster.Tests;
@@ -13,7 +13,7 @@ public abstract partial class ClusterAdapterSpecification
         var a = await nodes[0].ConnectAsync(null, "news");
         var b = await nodes[1].ConnectAsync(null, "news");
         var workerBus = await CreateWorkerBusAsync("rpc-" + NodeName(0));
-        var ws = new WsEmitter(workerBus);
+        var ws = new SocketIOEmitter(workerBus);
         try
         {
             var watch = Stopwatch.StartNew();
@@ -45,7 +45,7 @@ public abstract partial class ClusterAdapterSpecification
         var b = await nodes[1].ConnectAsync(null, "news");
         var c = await nodes[2].ConnectAsync();
         var workerBus = emitterOnANode ? null : await CreateWorkerBusAsync("rpc-" + NodeName(0));
-        var ws = workerBus is null ? new WsEmitter(nodes[2].Bus) : new WsEmitter(workerBus);
+        var ws = workerBus is null ? new SocketIOEmitter(nodes[2].Bus) : new SocketIOEmitter(workerBus);
         try
         {
             var watch = Stopwatch.StartNew();

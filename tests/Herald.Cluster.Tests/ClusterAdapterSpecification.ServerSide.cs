@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Herald.Messaging.Ws;
+using Herald.Messaging.Emitters;
 using Herald.Protocol.Cluster;
 using Herald.SocketIO;
 using Herald.Testing;
@@ -84,7 +84,7 @@ public abstract partial class ClusterAdapterSpecification
         {
             // A ghost node says it is alive once, then goes silent: it never answers.
             var ghost = new ClusterEnvelope { Source = "ghost-" + NodeName(9), Kind = ClusterEnvelopeKinds.Heartbeat, Namespace = "/" };
-            await nodes[1].Bus.PublishAsync(WsChannels.ForNamespace("sio", "/"), ClusterEnvelopeCodec.Encode(ghost)).DefaultTimeout();
+            await nodes[1].Bus.PublishAsync(SocketIOChannels.ForNamespace("sio", "/"), ClusterEnvelopeCodec.Encode(ghost)).DefaultTimeout();
             await nodes[0].WaitForNodesAsync(2);
 
             var watch = Stopwatch.StartNew();

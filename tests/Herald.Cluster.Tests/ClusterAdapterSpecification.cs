@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Herald.Messaging;
-using Herald.Messaging.Ws;
+using Herald.Messaging.Emitters;
 using Herald.Protocol.Cluster;
 using Herald.SocketIO;
 using Herald.SocketIO.Cluster;
@@ -266,7 +266,7 @@ public abstract partial class ClusterAdapterSpecification
         {
             // A ghost node says it is alive once, then goes silent: it never answers requests.
             var ghost = new ClusterEnvelope { Source = "ghost-" + NodeName(9), Kind = ClusterEnvelopeKinds.Heartbeat, Namespace = "/" };
-            await nodes[1].Bus.PublishAsync(WsChannels.ForNamespace("sio", "/"), ClusterEnvelopeCodec.Encode(ghost)).DefaultTimeout();
+            await nodes[1].Bus.PublishAsync(SocketIOChannels.ForNamespace("sio", "/"), ClusterEnvelopeCodec.Encode(ghost)).DefaultTimeout();
             await nodes[0].WaitForNodesAsync(2);
 
             var watch = Stopwatch.StartNew();
@@ -292,7 +292,7 @@ public abstract partial class ClusterAdapterSpecification
         var b = await nodes[1].ConnectAsync(null, "news");
         var c = await nodes[1].ConnectAsync();
         var workerBus = await CreateWorkerBusAsync("rpc-" + NodeName(0));
-        var ws = new WsEmitter(workerBus);
+        var ws = new SocketIOEmitter(workerBus);
         try
         {
             await ws.EmitAsync("greeting", "Hello, World!").DefaultTimeout();

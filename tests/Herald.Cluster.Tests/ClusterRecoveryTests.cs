@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Herald.Messaging;
-using Herald.Messaging.Ws;
+using Herald.Messaging.Emitters;
 using Herald.SocketIO;
 using Herald.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -16,7 +16,7 @@ public abstract class ClusterRecoverySpecification
 {
     protected abstract void ConfigureBus(IServiceCollection services, string node);
 
-    /// <summary>A bus for a worker process (no Socket.IO server): where <see cref="WsEmitter"/> publishes from.</summary>
+    /// <summary>A bus for a worker process (no Socket.IO server): where <see cref="SocketIOEmitter"/> publishes from.</summary>
     protected abstract Task<IMessageBus> CreateWorkerBusAsync(string node);
 
     private Task<ClusterNode> StartAsync(string name)
@@ -135,7 +135,7 @@ public abstract class ClusterRecoverySpecification
         await a.WaitForNodesAsync(1);
         await b.WaitForNodesAsync(1);
         var workerBus = await CreateWorkerBusAsync("worker");
-        await using var ws = new WsEmitter(workerBus);
+        await using var ws = new SocketIOEmitter(workerBus);
         try
         {
             var (client, sid, pid) = await ConnectAsync(a, new { rooms = new[] { "orders" } });

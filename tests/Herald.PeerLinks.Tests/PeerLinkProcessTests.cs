@@ -1,7 +1,7 @@
 using System.Net.Http.Json;
 using Herald.Messaging;
 using Herald.Messaging.PeerLinks;
-using Herald.Messaging.Ws;
+using Herald.Messaging.Emitters;
 using Herald.Testing;
 
 namespace Herald.PeerLinks.Tests;
@@ -22,7 +22,7 @@ public sealed class PeerLinkProcessTests
             var link = await node.Channel.ConnectAsync("hub-1", hub.ChannelUri, HubProcess.ChannelKey).DefaultTimeout();
             var received = new Collector<string>();
             await node.Channel.Subscribe<string>("greeting", received.Add).Ready.DefaultTimeout();
-            await using var ws = new WsEmitter(node.Bus);
+            await using var ws = new SocketIOEmitter(node.Bus);
             using var http = new HttpClient();
             http.DefaultRequestHeaders.Add("X-Herald-Key", HubProcess.ApiKey);
 
@@ -69,7 +69,7 @@ public sealed class PeerLinkProcessTests
         Assert.True(response.IsSuccessStatusCode, $"publish: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync().DefaultTimeout()}");
     }
 
-    private static async Task AssertEmitReachesAHubClientAsync(WsEmitter ws, HubProcess hub, string text)
+    private static async Task AssertEmitReachesAHubClientAsync(SocketIOEmitter ws, HubProcess hub, string text)
     {
         await using var client = await SocketIOTestClient.ConnectWebSocketAsync(hub.HttpBase).DefaultTimeout();
         await client.ConnectAsync().DefaultTimeout();

@@ -1,6 +1,6 @@
 using Herald.Messaging;
+using Herald.Messaging.Emitters;
 using Herald.Messaging.PeerLinks;
-using Herald.Sse.Cluster;
 using Herald.Testing;
 using Herald.Testing.Sse;
 using Microsoft.AspNetCore.Builder;

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Herald.Messaging;
+using Herald.Messaging.Emitters;
 using Herald.Messaging.PeerLinks;
-using Herald.Sse.Cluster;
 using Herald.Testing;
 using Herald.Testing.Sse;
 using Microsoft.AspNetCore.Builder;

@@ -81,13 +81,4 @@ public sealed class SessionStoreTests
         Assert.Throws<ArgumentException>(() => HeraldRooms.Message(new MessageSource("User", "1"), "Bad Type"));
         Assert.Equal("herald:m:User:UserAdded:a:b", HeraldRooms.Message(new MessageSource("User", "a:b"), "UserAdded"));
     }
-
-    [Fact]
-    public void SessionsReferenceNeitherRedisNorTheHub()
-    {
-        var names = typeof(HeraldSessionManager).Assembly.GetReferencedAssemblies().Select(a => a.Name!).ToHashSet();
-        Assert.DoesNotContain("Herald.Redis", names);
-        Assert.DoesNotContain("Herald.Server", names);
-        Assert.DoesNotContain(typeof(Publisher).Assembly.GetReferencedAssemblies(), a => a.Name!.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal));
-    }
 }

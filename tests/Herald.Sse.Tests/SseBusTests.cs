@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using Herald.Messaging;
+using Herald.Messaging.Emitters;
 using Herald.Sse.Cluster;
 using Herald.Testing;
 using Microsoft.Extensions.DependencyInjection;

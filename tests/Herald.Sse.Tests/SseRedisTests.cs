@@ -1,7 +1,7 @@
 using System.Net;
 using Herald.Messaging;
+using Herald.Messaging.Emitters;
 using Herald.Redis;
-using Herald.Sse.Cluster;
 using Herald.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;

@@ -2,10 +2,9 @@
 // the message channel and pushes to the browsers of web-server-1 and web-server-2, either over peer links to
 // their channel endpoints (default, decentralised) or over Redis (--redis localhost:6379).
 using Herald.Messaging;
+using Herald.Messaging.Emitters;
 using Herald.Messaging.PeerLinks;
-using Herald.Messaging.Ws;
 using Herald.Samples.RpcServer;
-using Herald.Sse.Cluster;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -41,7 +40,7 @@ builder.Build().Run();
 namespace Herald.Samples.RpcServer
 {
     /// <summary>Publishes `greeting` every second and pushes it to the browsers of every web server.</summary>
-    internal sealed partial class Greeter(IMessageChannel channel, WsEmitter ws, SseEmitter sse, ILogger<Greeter> logger) : BackgroundService
+    internal sealed partial class Greeter(IMessageChannel channel, SocketIOEmitter ws, SseEmitter sse, ILogger<Greeter> logger) : BackgroundService
     {
         protected override async Task ExecuteAsync(CancellationToken stoppingToken)
         {

@@ -9,7 +9,7 @@ public static class HeraldMessagingServiceCollectionExtensions
 {
     /// <summary>
     /// Registers <see cref="HeraldNode"/>, the in-memory <see cref="IMessageBus"/> (unless another bus is
-    /// registered, e.g. by <c>AddHeraldRedis</c>), <see cref="IMessageChannel"/> and the Socket.IO push facade <see cref="Herald.Messaging.Ws.WsEmitter"/>. Safe to call more than once.
+    /// registered, e.g. by <c>AddHeraldRedis</c>), <see cref="IMessageChannel"/> and the push emitters <see cref="Herald.Messaging.Emitters.SocketIOEmitter"/> and <see cref="Herald.Messaging.Emitters.SseEmitter"/>. Safe to call more than once.
     /// </summary>
     public static IServiceCollection AddHeraldMessaging(this IServiceCollection services, Action<HeraldMessagingOptions>? configure = null)
     {
@@ -27,7 +27,8 @@ public static class HeraldMessagingServiceCollectionExtensions
         });
         services.TryAddSingleton<IMessageBus, InMemoryMessageBus>();
         services.TryAddSingleton<IMessageChannel, MessageChannel>();
-        services.TryAddSingleton<Herald.Messaging.Ws.WsEmitter>();
+        services.TryAddSingleton<Herald.Messaging.Emitters.SocketIOEmitter>();
+        services.TryAddSingleton<Herald.Messaging.Emitters.SseEmitter>();
         return services;
     }
 }

@@ -6,12 +6,21 @@ namespace Herald.Messaging.Internal;
 /// separators included), <c>?</c> exactly one character, <c>[abc]</c> / <c>[^abc]</c> / <c>[a-z]</c>
 /// classes, and <c>\x</c> a literal <c>x</c>. Matching is ordinal and case-sensitive.
 /// </summary>
-internal static class GlobPattern
+/// <remarks>
+/// <para>Public as a building block for <see cref="IMessageBus"/> implementations (Herald.Redis, a third-party bus), so
+/// that every bus delivers with the same ordering and pattern semantics; applications do not need it.</para>
+/// </remarks>
+public static class GlobPattern
 {
     /// <summary>True when <paramref name="text"/> holds a character with a meaning in a pattern.</summary>
+    /// <param name="text">The text.</param>
+    /// <returns>True when it has one.</returns>
     public static bool HasSpecialCharacters(ReadOnlySpan<char> text) => text.IndexOfAny("*?[]\\") >= 0;
 
     /// <summary>True when <paramref name="text"/> matches <paramref name="pattern"/> entirely.</summary>
+    /// <param name="pattern">The pattern.</param>
+    /// <param name="text">The text.</param>
+    /// <returns>True on a match.</returns>
     public static bool IsMatch(ReadOnlySpan<char> pattern, ReadOnlySpan<char> text)
     {
         // Greedy two-pointer matching: '*' is the only token of variable width, so on a mismatch it is

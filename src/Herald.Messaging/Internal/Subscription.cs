@@ -7,8 +7,14 @@ namespace Herald.Messaging.Internal;
 /// Deliveries to one subscription never overlap and keep the order of <see cref="Deliver"/> calls: while a
 /// handler's task is still running, the next message is chained behind it instead of starting concurrently
 /// (a pipelining publisher that does not await each publication still sees its order kept).
+/// <para>Public as a building block for <see cref="IMessageBus"/> implementations (Herald.Redis, a third-party bus), so
+/// that every bus delivers with the same ordering and pattern semantics; applications do not need it.</para>
 /// </remarks>
-internal sealed class Subscription(ISubscriptionOwner owner, string name, bool isPattern, BusMessageHandler handler) : IAsyncDisposable
+/// <param name="owner">The bus, called back once when the subscription is disposed.</param>
+/// <param name="name">The channel or pattern.</param>
+/// <param name="isPattern">Whether <paramref name="name"/> is a pattern.</param>
+/// <param name="handler">The handler.</param>
+public sealed class Subscription(ISubscriptionOwner owner, string name, bool isPattern, BusMessageHandler handler) : IAsyncDisposable
 {
     private readonly Lock _gate = new();
     private Task? _tail;
@@ -17,12 +23,16 @@ internal sealed class Subscription(ISubscriptionOwner owner, string name, bool i
     private TaskCompletionSource? _runningDone;
     private int _disposed;
 
+    /// <summary>The channel or pattern.</summary>
     public string Name { get; } = name;
 
+    /// <summary>Whether <see cref="Name"/> is a pattern.</summary>
     public bool IsPattern { get; } = isPattern;
 
+    /// <summary>The handler.</summary>
     public BusMessageHandler Handler { get; } = handler;
 
+    /// <summary>True once disposed: a delivery skips it.</summary>
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
     /// <summary>Runs the handler now when nothing is pending, else after what is; completes when this message was handled.</summary>
@@ -33,6 +43,9 @@ internal sealed class Subscription(ISubscriptionOwner owner, string name, bool i
     /// (the handler publishing to its own channel on the same thread) runs at once, nested, as a recursive lock did,
     /// so a handler that awaits such a publication does not wait for itself.
     /// </remarks>
+    /// <param name="message">The message.</param>
+    /// <param name="logger">Where a failing handler is logged.</param>
+    /// <returns>Completes when this message was handled.</returns>
     public ValueTask Deliver(BusMessage message, ILogger logger)
     {
         // Only this thread writes its own id there, so the check needs no lock; the nested run takes none either.
@@ -151,12 +164,17 @@ internal sealed class Subscription(ISubscriptionOwner owner, string name, bool i
         }
     }
 
+    /// <summary>Unsubscribes exactly this registration (once), through its owner.</summary>
+    /// <returns>Completes when the owner removed it.</returns>
     public ValueTask DisposeAsync()
         => Interlocked.Exchange(ref _disposed, 1) == 0 ? owner.RemoveAsync(this) : ValueTask.CompletedTask;
 }
 
-/// <summary>What a <see cref="Subscription"/> calls back to remove itself.</summary>
-internal interface ISubscriptionOwner
+/// <summary>What a <see cref="Subscription"/> calls back to remove itself: the bus that created it.</summary>
+public interface ISubscriptionOwner
 {
+    /// <summary>Removes <paramref name="subscription"/> (and unsubscribes upstream when it was the last of its name).</summary>
+    /// <param name="subscription">The disposed subscription.</param>
+    /// <returns>Completes when removed.</returns>
     ValueTask RemoveAsync(Subscription subscription);
 }

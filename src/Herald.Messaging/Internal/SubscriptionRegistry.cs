@@ -7,7 +7,11 @@ namespace Herald.Messaging.Internal;
 /// arrays: a delivery reads a snapshot with no lock, so handlers never run under a lock and a handler may
 /// subscribe or unsubscribe from inside a delivery.
 /// </summary>
-internal sealed class SubscriptionRegistry
+/// <remarks>
+/// <para>Public as a building block for <see cref="IMessageBus"/> implementations (Herald.Redis, a third-party bus), so
+/// that every bus delivers with the same ordering and pattern semantics; applications do not need it.</para>
+/// </remarks>
+public sealed class SubscriptionRegistry
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Entry> _channels = new(StringComparer.Ordinal);
@@ -16,6 +20,7 @@ internal sealed class SubscriptionRegistry
     private readonly Dictionary<string, Entry>.AlternateLookup<ReadOnlySpan<char>> _patternsBySpan;
     private Entry[] _patternSnapshot = [];
 
+    /// <summary>Creates an empty registry.</summary>
     public SubscriptionRegistry()
     {
         _channelsBySpan = _channels.GetAlternateLookup<ReadOnlySpan<char>>();
@@ -122,12 +127,15 @@ internal sealed class SubscriptionRegistry
     }
 
     /// <summary>The registrations of one name.</summary>
-    internal sealed class Entry(string name)
+    /// <param name="name">The channel or pattern.</param>
+    public sealed class Entry(string name)
     {
         private Subscription[] _subscriptions = [];
 
+        /// <summary>The channel or pattern.</summary>
         public string Name { get; } = name;
 
+        /// <summary>Its registrations: a copy-on-write snapshot, read without a lock for a delivery.</summary>
         public Subscription[] Subscriptions
         {
             get => Volatile.Read(ref _subscriptions);

@@ -1,6 +1,4 @@
-using System.Buffers;
-using System.Text.Json;
-using Herald.Messaging.Ws;
+using Herald.Messaging.Emitters;
 using Herald.Protocol.Cluster;
 using Microsoft.Extensions.Options;
 
@@ -13,7 +11,7 @@ namespace Herald.Messaging.Publish;
 /// <see cref="SendMessageAsync(MessageSource, Message)"/>. Each reaches Socket.IO sockets and SSE clients alike.
 /// </summary>
 /// <remarks>
-/// <para>Every call becomes cluster envelopes on the bus (the same ones <see cref="WsEmitter"/> and the SSE emitter
+/// <para>Every call becomes cluster envelopes on the bus (the same ones <see cref="SocketIOEmitter"/> and the SSE emitter
 /// publish), addressed to the reserved rooms of <see cref="HeraldRooms"/>; the web nodes' cluster adapters and SSE
 /// consumers deliver them to their local clients. Nothing is stored: a client that is offline misses the event.</para>
 /// <para>Socket.IO clients get <c>[event, ...args]</c>; SSE clients get an event of that name whose data is the JSON
@@ -28,24 +26,20 @@ public sealed class Publisher
     /// <summary>The event name of typed messages: <c>herald:message</c>.</summary>
     public const string MessageEventName = "herald:message";
 
-    // The SSE bus channel (Herald.Sse's SseBusChannels.All): Herald.Messaging cannot reference Herald.Sse.
-    private const string SseChannel = "sse";
-
-    private readonly IMessageBus _bus;
-    private readonly WsEmitter _ws;
-    private readonly JsonSerializerOptions _json;
+    private readonly SocketIOEmitter _ws;
+    private readonly SseEmitter _sse;
 
     /// <summary>Creates the publisher.</summary>
     /// <param name="bus">The bus shared with the web servers.</param>
     /// <param name="ws">The Socket.IO emitter (created over <paramref name="bus"/> when null).</param>
     /// <param name="options">Messaging options: their serializer options serialize arguments and messages.</param>
     /// <param name="publisherOptions">Publisher options (namespace, SSE).</param>
-    public Publisher(IMessageBus bus, WsEmitter? ws = null, IOptions<HeraldMessagingOptions>? options = null, IOptions<PublisherOptions>? publisherOptions = null)
+    /// <param name="sse">The SSE emitter (created over <paramref name="bus"/> when null).</param>
+    public Publisher(IMessageBus bus, SocketIOEmitter? ws = null, IOptions<HeraldMessagingOptions>? options = null, IOptions<PublisherOptions>? publisherOptions = null, SseEmitter? sse = null)
     {
         ArgumentNullException.ThrowIfNull(bus);
-        _bus = bus;
-        _ws = ws ?? new WsEmitter(bus, options);
-        _json = options?.Value.SerializerOptions ?? JsonSerializerOptions.Web;
+        _ws = ws ?? new SocketIOEmitter(bus, options);
+        _sse = sse ?? new SseEmitter(bus, options);
         Options = publisherOptions?.Value ?? new PublisherOptions();
     }
 
@@ -58,6 +52,7 @@ public sealed class Publisher
     /// <returns>A task completing when the bus took it.</returns>
     public async ValueTask AllAsync(string eventName, params object?[] args)
     {
+        ThrowIfInvalidForSse(eventName);
         args ??= [null];
         await _ws.Of(Options.Namespace).EmitAsync(eventName, args).ConfigureAwait(false);
         await PublishSseAsync([], [], eventName, args, null).ConfigureAwait(false);
@@ -81,7 +76,8 @@ public sealed class Publisher
     public async ValueTask ChannelAsync(IEnumerable<string> channels, string eventName, params object?[] args)
     {
         ArgumentNullException.ThrowIfNull(channels);
-        WsEmitter.ThrowIfReserved(eventName);
+        SocketIOEmitter.ThrowIfReserved(eventName);
+        ThrowIfInvalidForSse(eventName);
         args ??= [null];
         var rooms = new List<string>();
         var names = new List<string>();
@@ -122,6 +118,7 @@ public sealed class Publisher
     public async ValueTask UserAsync(IEnumerable<string> userIds, string eventName, params object?[] args)
     {
         ArgumentNullException.ThrowIfNull(userIds);
+        ThrowIfInvalidForSse(eventName);
         args ??= [null];
         string[] rooms = [.. userIds.Select(HeraldRooms.User).Distinct(StringComparer.Ordinal)];
         if (rooms.Length == 0)
@@ -144,6 +141,7 @@ public sealed class Publisher
     public async ValueTask SocketIdAsync(string socketId, string eventName, params object?[] args)
     {
         ArgumentException.ThrowIfNullOrEmpty(socketId);
+        ThrowIfInvalidForSse(eventName);
         args ??= [null];
         await _ws.Of(Options.Namespace).To(socketId).EmitAsync(eventName, args).ConfigureAwait(false);
         await PublishSseAsync([socketId], [], eventName, args, null).ConfigureAwait(false);
@@ -177,47 +175,19 @@ public sealed class Publisher
     /// <returns>A task completing when the bus took it.</returns>
     public ValueTask SendMessageAsync(IMessageSource source, Message message) => SendMessageAsync(MessageSource.Of(source), message);
 
-    /// <summary>One <c>sse-send</c> envelope: data is the JSON array of <paramref name="args"/>, or <paramref name="single"/>.</summary>
+    /// <summary>One <c>sse-send</c> envelope through <see cref="SseEmitter"/>: data is the JSON array of <paramref name="args"/>, or <paramref name="single"/>.</summary>
     private ValueTask PublishSseAsync(string[] rooms, string[] except, string eventName, object?[]? args, object? single)
+        => Options.IncludeSse
+            ? _sse.PublishAsync(null, rooms, except, ClusterEnvelopeKinds.SseSend, eventName, args ?? single, CancellationToken.None)
+            : ValueTask.CompletedTask;
+
+    /// <summary>Rejects, before anything is published, an event name SSE clients cannot get.</summary>
+    private void ThrowIfInvalidForSse(string eventName)
     {
-        if (!Options.IncludeSse)
+        if (Options.IncludeSse)
         {
-            return ValueTask.CompletedTask;
+            SseEmitter.ThrowIfInvalidEventName(eventName);
         }
-
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartObject();
-            json.WriteString("event"u8, eventName);
-            json.WritePropertyName("data"u8);
-            if (args is not null)
-            {
-                json.WriteStartArray();
-                foreach (var arg in args)
-                {
-                    JsonSerializer.Serialize(json, arg, arg?.GetType() ?? typeof(object), _json);
-                }
-
-                json.WriteEndArray();
-            }
-            else
-            {
-                JsonSerializer.Serialize(json, single, single?.GetType() ?? typeof(object), _json);
-            }
-
-            json.WriteEndObject();
-        }
-
-        var envelope = new ClusterEnvelope
-        {
-            Source = _bus.NodeName,
-            Kind = ClusterEnvelopeKinds.SseSend,
-            Rooms = rooms,
-            Except = except,
-            Packet = buffer.WrittenMemory,
-        };
-        return _bus.PublishAsync(SseChannel, ClusterEnvelopeCodec.Encode(envelope));
     }
 
     // `message` is typed object so that the message is serialised by its runtime type (all its properties).

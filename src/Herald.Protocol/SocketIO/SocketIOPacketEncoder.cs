@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Herald.Internal;
 
 namespace Herald.Protocol.SocketIO;
 
@@ -218,7 +219,7 @@ public static class SocketIOPacketEncoder
         public Scratch(JsonSerializerOptions options)
         {
             Options = options;
-            Buffer = new PooledByteBufferWriter(512);
+            Buffer = new PooledBufferWriter(512);
             Writer = new Utf8JsonWriter(Buffer, new JsonWriterOptions
             {
                 Encoder = options.Encoder,
@@ -229,7 +230,7 @@ public static class SocketIOPacketEncoder
 
         public JsonSerializerOptions Options { get; }
 
-        public PooledByteBufferWriter Buffer { get; }
+        public PooledBufferWriter Buffer { get; }
 
         public Utf8JsonWriter Writer { get; }
 

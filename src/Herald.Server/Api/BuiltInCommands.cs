@@ -1,10 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Herald.Messaging;
-using Herald.Messaging.Ws;
+using Herald.Messaging.Emitters;
 using Herald.Server.Hosting;
 using Herald.SocketIO;
-using Herald.Sse.Cluster;
 using Microsoft.Extensions.Options;
 
 namespace Herald.Server.Api;
@@ -88,8 +87,8 @@ internal static class CommandBody
     }
 }
 
-/// <summary><c>emit</c>: through <see cref="WsEmitter"/>, so every node's cluster adapter delivers it to its clients.</summary>
-internal sealed class EmitCommand(WsEmitter ws, HubNamespaces namespaces, IOptions<HubOptions> options) : IHubCommand
+/// <summary><c>emit</c>: through <see cref="SocketIOEmitter"/>, so every node's cluster adapter delivers it to its clients.</summary>
+internal sealed class EmitCommand(SocketIOEmitter ws, HubNamespaces namespaces, IOptions<HubOptions> options) : IHubCommand
 {
     public string Name => "emit";
 

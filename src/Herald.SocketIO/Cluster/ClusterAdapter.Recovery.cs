@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Text.Json;
+using Herald.Internal;
 using Herald.Messaging;
 using Herald.Protocol.Cluster;
 using Herald.SocketIO.Recovery;
@@ -30,47 +31,23 @@ public partial class ClusterAdapter
     private readonly ConcurrentDictionary<string, InFlight> _inFlight = new(StringComparer.Ordinal);
 
     /// <inheritdoc />
-    public override void Broadcast(BroadcastPacket packet, BroadcastOptions options)
-    {
-        if (options.Flags.Local || Recovery is not { } recovery || !ConnectionStateStore.IsRecoverable(packet, options) || !packet.CanStamp)
-        {
-            base.Broadcast(packet, options);
-            if (!options.Flags.Local)
-            {
-                Publish(_allChannel, BroadcastEnvelope(ClusterEnvelopeKinds.Broadcast, packet, options, null, null));
-            }
-
-            return;
-        }
-
-        recovery.Stamp(packet);
-        var envelope = BroadcastEnvelope(ClusterEnvelopeKinds.Broadcast, packet, options, null, null);
-        if (_bus.State == MessageBusState.Connected)
-        {
-            _inFlight[packet.Offset!] = new InFlight(packet, options, _time.GetTimestamp());
-            _ = PublishRecoverableAsync(envelope, packet.Offset!);
-            return;
-        }
-
-        DeliverOwn(packet, options);
-        Publish(_allChannel, envelope);
-    }
-
-    internal override void OnSessionConnected(Socket socket)
+    public override void OnSessionConnected(Socket socket)
     {
         var session = SessionOf(socket, socket.Rooms);
         Recovery!.Save(session);
         PublishSession(session, "live");
     }
 
-    internal override void OnSessionRoomsChanged(Socket socket)
+    /// <inheritdoc />
+    public override void OnSessionRoomsChanged(Socket socket)
     {
         var session = SessionOf(socket, socket.Rooms);
         Recovery!.Save(session);
         PublishSession(session, "live");
     }
 
-    internal override void OnSessionClosed(Socket socket, IReadOnlyCollection<string> rooms, bool recoverable)
+    /// <inheritdoc />
+    public override void OnSessionClosed(Socket socket, IReadOnlyCollection<string> rooms, bool recoverable)
     {
         var session = SessionOf(socket, rooms);
         if (recoverable)
@@ -86,10 +63,11 @@ public partial class ClusterAdapter
         }
     }
 
-    internal override RecoverySession? RestoreSession(string pid, string offset) => Recovery?.TryTake(pid, offset, NodeName);
+    /// <inheritdoc />
+    public override RecoverySession? RestoreSession(string pid, string offset) => Recovery?.TryTake(pid, offset, NodeName);
 
     /// <inheritdoc />
-    internal override bool MayCatchUp(string pid, string offset) => Recovery?.KnowsSessionButNotOffset(pid, offset) == true;
+    public override bool MayCatchUp(string pid, string offset) => Recovery?.KnowsSessionButNotOffset(pid, offset) == true;
 
     /// <summary>A session update from another node.</summary>
     private void OnSessionEnvelope(ClusterEnvelope envelope)
@@ -163,7 +141,7 @@ public partial class ClusterAdapter
 
     private async Task PublishRecoverableAsync(ClusterEnvelope envelope, string offset)
     {
-        var buffer = new PooledEnvelopeWriter();
+        var buffer = new PooledBufferWriter(1024);
         try
         {
             ClusterEnvelopeCodec.Write(buffer, envelope);

@@ -1,8 +1,9 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using Herald.Internal;
 using Herald.Messaging;
-using Herald.Messaging.Ws;
+using Herald.Messaging.Emitters;
 using Herald.Protocol.Cluster;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -16,7 +17,7 @@ namespace Herald.SocketIO.Cluster;
 /// <see cref="IMessageBus"/> (in memory, Redis, a peer link).
 /// </summary>
 /// <remarks>
-/// <para>Channels (see <see cref="WsChannels"/>): <c>sio:{nsp}</c> for what concerns every node, <c>sio:{nsp}:{node}</c>
+/// <para>Channels (see <see cref="SocketIOChannels"/>): <c>sio:{nsp}</c> for what concerns every node, <c>sio:{nsp}:{node}</c>
 /// for what concerns one node. A broadcast is delivered to local clients first (synchronously: local delivery never
 /// waits for, nor stops with, the bus), then published once; every other node filters it against its own room
 /// index and, only when it has a target, turns the envelope into client bytes once and writes them to each target.
@@ -57,8 +58,8 @@ public partial class ClusterAdapter : InMemoryAdapter
         _logger = (ILogger?)loggerFactory?.CreateLogger<ClusterAdapter>() ?? NullLogger.Instance;
         _time = ns.Server.TimeProvider;
         NodeName = bus.NodeName;
-        _allChannel = WsChannels.ForNamespace(_options.ChannelPrefix, ns.Name);
-        _nodeChannel = WsChannels.ForNode(_options.ChannelPrefix, ns.Name, NodeName);
+        _allChannel = SocketIOChannels.ForNamespace(_options.ChannelPrefix, ns.Name);
+        _nodeChannel = SocketIOChannels.ForNode(_options.ChannelPrefix, ns.Name, NodeName);
         Span<byte> random = stackalloc byte[6];
         RandomNumberGenerator.Fill(random);
         _requestPrefix = NodeName + ":" + Convert.ToHexStringLower(random) + ":";
@@ -106,6 +107,38 @@ public partial class ClusterAdapter : InMemoryAdapter
         _bus.StateChanged += OnBusStateChanged;
         _heartbeatTimer = _time.CreateTimer(static s => ((ClusterAdapter)s!).OnHeartbeatTimer(), this, _options.HeartbeatInterval, _options.HeartbeatInterval);
         PublishHeartbeat();
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// A broadcast is delivered to the local sockets and published once on the namespace channel; every other node
+    /// filters it against its own room index. A recoverable one (recovery on) is published first and delivered here
+    /// when its echo comes back, so every node logs it in bus order (see ClusterAdapter.Recovery.cs).
+    /// </remarks>
+    public override void Broadcast(BroadcastPacket packet, BroadcastOptions options)
+    {
+        if (options.Flags.Local || Recovery is not { } recovery || !packet.CanStamp || !packet.IsRecoverable(options))
+        {
+            base.Broadcast(packet, options);
+            if (!options.Flags.Local)
+            {
+                Publish(_allChannel, BroadcastEnvelope(ClusterEnvelopeKinds.Broadcast, packet, options, null, null));
+            }
+
+            return;
+        }
+
+        recovery.Stamp(packet);
+        var envelope = BroadcastEnvelope(ClusterEnvelopeKinds.Broadcast, packet, options, null, null);
+        if (_bus.State == MessageBusState.Connected)
+        {
+            _inFlight[packet.Offset!] = new InFlight(packet, options, _time.GetTimestamp());
+            _ = PublishRecoverableAsync(envelope, packet.Offset!);
+            return;
+        }
+
+        DeliverOwn(packet, options);
+        Publish(_allChannel, envelope);
     }
 
     /// <inheritdoc />
@@ -205,7 +238,7 @@ public partial class ClusterAdapter : InMemoryAdapter
 
     private string NextRequestId() => _requestPrefix + Interlocked.Increment(ref _requestIds).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    internal string ChannelOf(string node) => WsChannels.ForNode(_options.ChannelPrefix, Namespace.Name, node);
+    internal string ChannelOf(string node) => SocketIOChannels.ForNode(_options.ChannelPrefix, Namespace.Name, node);
 
     /// <summary>Publishes without waiting; false when the bus cannot take it now (then only this node acts).</summary>
     internal bool Publish(string channel, ClusterEnvelope envelope)
@@ -226,7 +259,7 @@ public partial class ClusterAdapter : InMemoryAdapter
     private async Task PublishAsync(string channel, ClusterEnvelope envelope)
     {
         // One encoding per publication, into a pooled buffer that the bus no longer needs once the publish completed.
-        var buffer = new PooledEnvelopeWriter();
+        var buffer = new PooledBufferWriter(1024);
         try
         {
             ClusterEnvelopeCodec.Write(buffer, envelope);
@@ -322,50 +355,4 @@ public partial class ClusterAdapter : InMemoryAdapter
     /// <summary>Disconnects one socket of another node.</summary>
     internal void DisconnectRemote(string node, string socketId, bool close)
         => Publish(ChannelOf(node), DisconnectEnvelope(new BroadcastOptions([socketId], [], BroadcastFlags.Default), close, node));
-
-    /// <summary>A growable pooled buffer for one envelope.</summary>
-    private sealed class PooledEnvelopeWriter : IBufferWriter<byte>, IDisposable
-    {
-        private byte[] _buffer = ArrayPool<byte>.Shared.Rent(1024);
-        private int _written;
-
-        public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
-
-        public void Advance(int count) => _written += count;
-
-        public Memory<byte> GetMemory(int sizeHint = 0)
-        {
-            Ensure(sizeHint);
-            return _buffer.AsMemory(_written);
-        }
-
-        public Span<byte> GetSpan(int sizeHint = 0)
-        {
-            Ensure(sizeHint);
-            return _buffer.AsSpan(_written);
-        }
-
-        public void Dispose()
-        {
-            var buffer = Interlocked.Exchange(ref _buffer, []);
-            if (buffer.Length > 0)
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
-        }
-
-        private void Ensure(int sizeHint)
-        {
-            var needed = _written + Math.Max(sizeHint, 1);
-            if (needed <= _buffer.Length)
-            {
-                return;
-            }
-
-            var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(needed, _buffer.Length * 2));
-            _buffer.AsSpan(0, _written).CopyTo(bigger);
-            ArrayPool<byte>.Shared.Return(_buffer);
-            _buffer = bigger;
-        }
-    }
 }

@@ -1,4 +1,4 @@
-using Herald.Messaging.Ws;
+using Herald.Messaging.Emitters;
 using Herald.Protocol.Cluster;
 
 namespace Herald.SocketIO.Cluster;
@@ -19,7 +19,7 @@ public sealed class ClusterAdapterOptions
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>The prefix of the bus channels (default <c>sio</c>: <c>sio:/chat</c>, <c>sio:/chat:web-server-1</c>); the same as the emitters'.</summary>
-    public string ChannelPrefix { get; set; } = WsChannels.DefaultPrefix;
+    public string ChannelPrefix { get; set; } = SocketIOChannels.DefaultPrefix;
 
     /// <summary>Bounds on received envelopes (size, rooms, attachments, depth).</summary>
     public ClusterEnvelopeLimits Limits { get; set; } = ClusterEnvelopeLimits.Default;

@@ -12,7 +12,7 @@ public static class ClusterAdapterServiceCollectionExtensions
     /// Makes every namespace use a <see cref="ClusterAdapter"/> over the registered <c>IMessageBus</c> (the
     /// in-memory bus unless another is registered, e.g. with <c>AddHeraldRedis</c>):
     /// <c>services.AddSocketIO().AddClusterAdapter()</c>. Broadcasts, rooms, fetchSockets and acks then span every
-    /// node sharing the bus, and <c>WsEmitter</c> in any process reaches this node's clients.
+    /// node sharing the bus, and <c>SocketIOEmitter</c> in any process reaches this node's clients.
     /// </summary>
     /// <param name="services">The services (after <c>AddSocketIO</c>).</param>
     /// <param name="configure">Adjusts the heartbeat, request timeout and channel prefix.</param>

@@ -44,7 +44,7 @@ internal static class SocketIOMetrics
         s_meter.CreateObservableUpDownCounter("herald.socketio.connections", ObserveConnections, "{connection}", "Open Engine.IO connections of Socket.IO clients, by current transport.");
         s_meter.CreateObservableUpDownCounter("herald.socketio.namespaces", () => Sum(static s => s.Namespaces.Count), "{namespace}", "Namespaces (static and dynamic children).");
         s_meter.CreateObservableUpDownCounter("herald.socketio.sockets", () => Sum(static s => SumNamespaces(s, static ns => ns.Sockets.Count)), "{socket}", "Connected sockets, all namespaces.");
-        s_meter.CreateObservableUpDownCounter("herald.socketio.rooms", () => Sum(static s => SumNamespaces(s, static ns => ns.Adapter is InMemoryAdapter a ? Math.Max(0, a.RoomCount - ns.Sockets.Count) : 0)), "{room}", "Rooms with local members, all namespaces (a socket's own-id room excluded).");
+        s_meter.CreateObservableUpDownCounter("herald.socketio.rooms", () => Sum(static s => SumNamespaces(s, static ns => Math.Max(0, ns.Adapter.RoomCount - ns.Sockets.Count))), "{room}", "Rooms with local members, all namespaces (a socket's own-id room excluded).");
     }
 
     public static void Register(SocketIOServer server) => s_servers.AddOrUpdate(server, null);

@@ -73,10 +73,6 @@ internal sealed class ConnectionStateStore
     /// <summary>A new private session id: a secret the client presents to get its socket back.</summary>
     public static string NewPid() => NewToken(15);
 
-    /// <summary>Whether the packet is logged: an event without ack that is not volatile (socket.io's rule).</summary>
-    public static bool IsRecoverable(BroadcastPacket packet, BroadcastOptions options)
-        => packet.Id < 0 && !options.Flags.Volatile && packet.EventName is not null;
-
     /// <summary>Gives the packet its offset (unique in the namespace: a random prefix per store and a counter).</summary>
     public void Stamp(BroadcastPacket packet)
     {
@@ -229,7 +225,7 @@ internal sealed class ConnectionStateStore
     /// The packets after <paramref name="offset"/> that target a socket in <paramref name="rooms"/>, in order, and
     /// the sequence number of the last logged packet (live deliveries up to it are duplicates of the replay).
     /// </summary>
-    public List<BroadcastPacket> Missed(string offset, IReadOnlyCollection<string> rooms, out long upTo)
+    public IReadOnlyList<BroadcastPacket> Missed(string offset, IReadOnlyCollection<string> rooms, out long upTo)
     {
         var missed = new List<BroadcastPacket>();
         lock (_lock)
@@ -355,25 +351,4 @@ internal sealed class ConnectionStateStore
     }
 
     private readonly record struct LogEntry(long Sequence, BroadcastPacket Packet, IReadOnlyList<string> Rooms, IReadOnlyList<string> Except, long Timestamp);
-}
-
-/// <summary>What a socket gets back when it recovers: its id, rooms and data (socket.io's <c>Session</c>).</summary>
-internal sealed class RecoverySession
-{
-    public required string Pid { get; init; }
-
-    public required string Sid { get; init; }
-
-    public required IReadOnlyCollection<string> Rooms { get; init; }
-
-    public required IReadOnlyDictionary<string, object?> Data { get; init; }
-
-    /// <summary>The node that holds (or last held) the socket; null on a single server.</summary>
-    public string? Owner { get; init; }
-
-    /// <summary>Bumped by every restore, so updates from the previous holder are recognised as stale.</summary>
-    public int Generation { get; init; }
-
-    /// <summary>When the client went away (Unix milliseconds); -1 while it is connected.</summary>
-    public long DisconnectedAt { get; set; } = -1;
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Herald.Messaging;
+using Herald.Messaging.Emitters;
 using Herald.Protocol.Cluster;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

@@ -1,16 +1,16 @@
 using Herald.Protocol.Cluster;
 
-namespace Herald.Messaging.Ws;
+namespace Herald.Messaging.Emitters;
 
 /// <summary>
-/// An addressed push through a <see cref="WsEmitter"/> (immutable: every call returns a new operator):
+/// An addressed push through a <see cref="SocketIOEmitter"/> (immutable: every call returns a new operator):
 /// <c>ws.Via("web-server-1").Of("/orders").To("room").Except("x").Volatile.EmitAsync("ev", args)</c>.
 /// </summary>
-public sealed class WsOperator
+public sealed class SocketIOEmitterOperator
 {
-    private readonly WsEmitter _emitter;
+    private readonly SocketIOEmitter _emitter;
 
-    internal WsOperator(WsEmitter emitter, string ns, string? target, string[] rooms, string[] except, ClusterEnvelopeFlags flags, TimeSpan? timeout)
+    internal SocketIOEmitterOperator(SocketIOEmitter emitter, string ns, string? target, string[] rooms, string[] except, ClusterEnvelopeFlags flags, TimeSpan? timeout)
     {
         _emitter = emitter;
         Namespace = ns;
@@ -42,7 +42,7 @@ public sealed class WsOperator
     /// <summary>Only the clients of node <paramref name="nodeName"/>.</summary>
     /// <param name="nodeName">The node name.</param>
     /// <returns>The operator.</returns>
-    public WsOperator Via(string nodeName)
+    public SocketIOEmitterOperator Via(string nodeName)
     {
         if (!HeraldNode.IsValidName(nodeName))
         {
@@ -55,41 +55,41 @@ public sealed class WsOperator
     /// <summary>The clients of namespace <paramref name="ns"/>.</summary>
     /// <param name="ns">The namespace (a leading <c>/</c> is added when missing).</param>
     /// <returns>The operator.</returns>
-    public WsOperator Of(string ns) => new(_emitter, WsChannels.NormalizeNamespace(ns), Target, [.. Rooms], [.. ExceptRooms], Flags, AckTimeout);
+    public SocketIOEmitterOperator Of(string ns) => new(_emitter, SocketIOChannels.NormalizeNamespace(ns), Target, [.. Rooms], [.. ExceptRooms], Flags, AckTimeout);
 
     /// <summary>Also the clients in <paramref name="rooms"/> (union; a socket id is a room).</summary>
     /// <param name="rooms">Rooms or socket ids.</param>
     /// <returns>The operator.</returns>
-    public WsOperator To(params string[] rooms) => new(_emitter, Namespace, Target, Union(Rooms, rooms), [.. ExceptRooms], Flags, AckTimeout);
+    public SocketIOEmitterOperator To(params string[] rooms) => new(_emitter, Namespace, Target, Union(Rooms, rooms), [.. ExceptRooms], Flags, AckTimeout);
 
     /// <summary>Same as <see cref="To"/>.</summary>
     /// <param name="rooms">Rooms or socket ids.</param>
     /// <returns>The operator.</returns>
-    public WsOperator In(params string[] rooms) => To(rooms);
+    public SocketIOEmitterOperator In(params string[] rooms) => To(rooms);
 
     /// <summary>Skips the clients in <paramref name="rooms"/>.</summary>
     /// <param name="rooms">Rooms or socket ids.</param>
     /// <returns>The operator.</returns>
-    public WsOperator Except(params string[] rooms) => new(_emitter, Namespace, Target, [.. Rooms], Union(ExceptRooms, rooms), Flags, AckTimeout);
+    public SocketIOEmitterOperator Except(params string[] rooms) => new(_emitter, Namespace, Target, [.. Rooms], Union(ExceptRooms, rooms), Flags, AckTimeout);
 
     /// <summary>May be dropped for clients that cannot take it right now.</summary>
-    public WsOperator Volatile => With(ClusterEnvelopeFlags.Volatile, true);
+    public SocketIOEmitterOperator Volatile => With(ClusterEnvelopeFlags.Volatile, true);
 
     /// <summary>Only the clients of the node this emitter runs on (<c>Via(own node)</c>).</summary>
-    public WsOperator Local => new WsOperator(_emitter, Namespace, _emitter.Bus.NodeName, [.. Rooms], [.. ExceptRooms], Flags | ClusterEnvelopeFlags.Local, AckTimeout);
+    public SocketIOEmitterOperator Local => new SocketIOEmitterOperator(_emitter, Namespace, _emitter.Bus.NodeName, [.. Rooms], [.. ExceptRooms], Flags | ClusterEnvelopeFlags.Local, AckTimeout);
 
     /// <summary>Marks the event as binary (the <c>binary</c> flag; attachments are detected anyway).</summary>
-    public WsOperator Binary => With(ClusterEnvelopeFlags.Binary, true);
+    public SocketIOEmitterOperator Binary => With(ClusterEnvelopeFlags.Binary, true);
 
     /// <summary>Sets the <c>compress</c> flag.</summary>
     /// <param name="compress">Whether the transport may compress it.</param>
     /// <returns>The operator.</returns>
-    public WsOperator Compress(bool compress) => With(ClusterEnvelopeFlags.Compress, compress);
+    public SocketIOEmitterOperator Compress(bool compress) => With(ClusterEnvelopeFlags.Compress, compress);
 
     /// <summary>Sets how long <see cref="EmitWithAckAsync"/> waits.</summary>
     /// <param name="timeout">The timeout.</param>
     /// <returns>The operator.</returns>
-    public WsOperator Timeout(TimeSpan timeout)
+    public SocketIOEmitterOperator Timeout(TimeSpan timeout)
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero);
         return new(_emitter, Namespace, Target, [.. Rooms], [.. ExceptRooms], Flags, timeout);
@@ -109,14 +109,14 @@ public sealed class WsOperator
     /// Publishes a <c>broadcast-ack</c> and collects the clients' acknowledgements from every node. It completes
     /// once every node it knows of (the <see cref="Via"/> node, or the nodes whose heartbeats it has seen on the
     /// namespace channel) has sent its client count and that many answers; nodes it did not know of are counted
-    /// when they answer. At the timeout (<see cref="Timeout"/>, default <see cref="WsEmitterOptions.DefaultAckTimeout"/>)
-    /// it returns what arrived if every answering node is complete, otherwise throws <see cref="WsAckTimeoutException"/>
+    /// when they answer. At the timeout (<see cref="Timeout"/>, default <see cref="SocketIOEmitterOptions.DefaultAckTimeout"/>)
+    /// it returns what arrived if every answering node is complete, otherwise throws <see cref="SocketIOEmitterAckTimeoutException"/>
     /// with the partial answers.
     /// </summary>
     /// <param name="eventName">The event name.</param>
     /// <param name="args">The arguments.</param>
     /// <returns>The acknowledgements.</returns>
-    public async Task<IReadOnlyList<WsAckResponse>> EmitWithAckAsync(string eventName, params object?[] args)
+    public async Task<IReadOnlyList<SocketIOEmitterAckResponse>> EmitWithAckAsync(string eventName, params object?[] args)
     {
         var channel = await _emitter.GetAckChannelAsync(Namespace).ConfigureAwait(false);
         var timeout = AckTimeout ?? _emitter.Options.DefaultAckTimeout;
@@ -133,7 +133,7 @@ public sealed class WsOperator
         }
     }
 
-    private WsOperator With(ClusterEnvelopeFlags flag, bool on)
+    private SocketIOEmitterOperator With(ClusterEnvelopeFlags flag, bool on)
         => new(_emitter, Namespace, Target, [.. Rooms], [.. ExceptRooms], on ? Flags | flag : Flags & ~flag, AckTimeout);
 
     private static string[] Union(IReadOnlyList<string> current, string[] more)

@@ -1,7 +1,7 @@
 using System.Text;
 using Herald.Messaging.PeerLinks;
 
-namespace Herald.PeerLinks.Tests;
+namespace Herald.Messaging.Tests;
 
 public sealed class PeerLinkProtocolTests
 {

@@ -1,19 +1,25 @@
 using System.Buffers;
 
-namespace Herald.Protocol.SocketIO;
+namespace Herald.Internal;
 
 /// <summary>
-/// An <see cref="IBufferWriter{T}"/> over one array rented from <see cref="ArrayPool{T}.Shared"/>, grown by
-/// renting a bigger one. Used as scratch space while encoding: the result is copied out (or written) and the
-/// writer is reset and reused, so steady-state encoding rents nothing.
+/// An <see cref="IBufferWriter{T}"/> over one array rented from <see cref="ArrayPool{T}.Shared"/>, grown by renting a
+/// bigger one; <see cref="Dispose"/> gives it back. Used as scratch space while encoding (a packet, an envelope, a
+/// message): the result is copied out or published, then the writer is reset and reused or disposed, so
+/// steady-state encoding rents nothing new.
 /// </summary>
-public sealed class PooledByteBufferWriter : IBufferWriter<byte>, IDisposable
+/// <remarks>
+/// One source file compiled into each assembly that needs it (Herald.Protocol, Herald.Messaging, Herald.SocketIO:
+/// see their project files), internal everywhere: a helper shared by source, not a public type (SignalR shares
+/// its <c>MemoryBufferWriter</c> the same way).
+/// </remarks>
+internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
 {
     private byte[] _buffer;
     private int _written;
 
     /// <summary>Creates a writer with an initial rented capacity.</summary>
-    public PooledByteBufferWriter(int initialCapacity = 256)
+    public PooledBufferWriter(int initialCapacity = 256)
     {
         _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(initialCapacity, 16));
     }
@@ -59,11 +65,10 @@ public sealed class PooledByteBufferWriter : IBufferWriter<byte>, IDisposable
     /// <summary>Copies what was written into a new exact-size array.</summary>
     public byte[] ToArray() => WrittenSpan.ToArray();
 
-    /// <summary>Returns the rented buffer; the writer must not be used afterwards.</summary>
+    /// <summary>Returns the rented buffer (once, even when called twice); the writer must not be used afterwards.</summary>
     public void Dispose()
     {
-        var buffer = _buffer;
-        _buffer = [];
+        var buffer = Interlocked.Exchange(ref _buffer, []);
         _written = 0;
         if (buffer.Length > 0)
         {
@@ -83,8 +88,7 @@ public sealed class PooledByteBufferWriter : IBufferWriter<byte>, IDisposable
             return;
         }
 
-        var newSize = Math.Max(_buffer.Length * 2, _written + sizeHint);
-        var next = ArrayPool<byte>.Shared.Rent(newSize);
+        var next = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _written + sizeHint));
         _buffer.AsSpan(0, _written).CopyTo(next);
         if (_buffer.Length > 0)
         {

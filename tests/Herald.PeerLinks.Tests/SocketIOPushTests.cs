@@ -1,6 +1,6 @@
 using Herald.Messaging;
 using Herald.Messaging.PeerLinks;
-using Herald.Messaging.Ws;
+using Herald.Messaging.Emitters;
 using Herald.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -11,7 +11,7 @@ namespace Herald.PeerLinks.Tests;
 /// app.message.ws over peer links: a worker with no web server, linked to two web nodes (Socket.IO with the cluster
 /// adapter over their own in-memory buses), pushes to their Socket.IO clients.
 /// </summary>
-public sealed class WsPushTests
+public sealed class SocketIOPushTests
 {
     private static Task<PeerNode> StartWebAsync(string name)
         => PeerNode.StartAsync(name,
@@ -31,7 +31,7 @@ public sealed class WsPushTests
         await using var worker = new PeerLinkMessageBus(new InMemoryMessageBus(new HeraldNode("rpc-server")), PeerNode.Fast(new PeerLinkOptions()), ownsLocalBus: true);
         await worker.ConnectAsync("web-server-1", web1.ChannelUri).DefaultTimeout();
         await worker.ConnectAsync("web-server-2", web2.ChannelUri).DefaultTimeout();
-        await using var ws = new WsEmitter(worker);
+        await using var ws = new SocketIOEmitter(worker);
 
         await ws.EmitAsync("greeting", "Hello, World!").DefaultTimeout();
         Assert.Equal("""2["greeting","Hello, World!"]""", await client1.ReceiveTextAsync().DefaultTimeout());

@@ -1,4 +1,4 @@
-namespace Herald.Messaging.Ws;
+namespace Herald.Messaging.Emitters;
 
 /// <summary>
 /// The <see cref="IMessageBus"/> channels that carry Socket.IO cluster envelopes. Every node's cluster adapter
@@ -12,7 +12,7 @@ namespace Herald.Messaging.Ws;
 /// index (no per-room channels): see docs/wire-format.md for the measurement behind that choice. Nodes check the
 /// envelope's <c>nsp</c> and <c>target</c> too, so two names that map to the same channel cannot mix.
 /// </remarks>
-public static class WsChannels
+public static class SocketIOChannels
 {
     /// <summary>The default channel prefix, <c>sio</c>.</summary>
     public const string DefaultPrefix = "sio";

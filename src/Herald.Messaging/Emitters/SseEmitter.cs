@@ -5,7 +5,7 @@ using Herald.Protocol.Cluster;
 using Herald.Protocol.Sse;
 using Microsoft.Extensions.Options;
 
-namespace Herald.Sse.Cluster;
+namespace Herald.Messaging.Emitters;
 
 /// <summary>
 /// Pushes to SSE clients from any process through the <see cref="IMessageBus"/> (the <c>app.message.sse</c> of
@@ -14,9 +14,9 @@ namespace Herald.Sse.Cluster;
 /// <c>sse.Via(node).To(clientId).CloseAsync()</c> closes it for good.
 /// </summary>
 /// <remarks>
-/// It depends only on Herald.Messaging and Herald.Protocol (no ASP.NET Core), so a worker process can use it; it
-/// belongs with the other emitter facades in Herald.Messaging and is here until that move. Delivery is fire and
-/// forget like the bus: a client that is not connected to the addressed node is not reached (its topic history on
+/// It lives in Herald.Messaging (no ASP.NET Core) beside <see cref="SocketIOEmitter"/>, so a worker process can use it;
+/// it is the one place that writes <c>sse-send</c> and <c>sse-close</c> envelopes (the <see cref="Publish.Publisher"/> goes
+/// through it too), and Herald.Sse's bus consumer reads them. Delivery is fire and forget like the bus: a client that is not connected to the addressed node is not reached (its topic history on
 /// that node still replays it after a reconnect).
 /// </remarks>
 public sealed class SseEmitter
@@ -49,7 +49,7 @@ public sealed class SseEmitter
     /// <param name="cancellationToken">Cancels before the bus takes it.</param>
     /// <returns>A task completing when the bus took it.</returns>
     public ValueTask SendAsync(object? data, CancellationToken cancellationToken = default)
-        => PublishAsync(null, null, ClusterEnvelopeKinds.SseSend, null, data, cancellationToken);
+        => PublishAsync(null, null, null, ClusterEnvelopeKinds.SseSend, null, data, cancellationToken);
 
     /// <summary>Sends a named event to every SSE client of every node.</summary>
     /// <param name="eventName">The event type.</param>
@@ -57,20 +57,30 @@ public sealed class SseEmitter
     /// <param name="cancellationToken">Cancels before the bus takes it.</param>
     /// <returns>A task completing when the bus took it.</returns>
     public ValueTask EmitAsync(string eventName, object? data = null, CancellationToken cancellationToken = default)
-        => PublishAsync(null, null, ClusterEnvelopeKinds.SseSend, eventName, data, cancellationToken);
+        => PublishAsync(null, null, null, ClusterEnvelopeKinds.SseSend, eventName, data, cancellationToken);
 
     /// <summary>Closes every SSE client of every node, for good.</summary>
     /// <param name="cancellationToken">Cancels before the bus takes it.</param>
     /// <returns>A task completing when the bus took it.</returns>
     public ValueTask CloseAsync(CancellationToken cancellationToken = default)
-        => PublishAsync(null, null, ClusterEnvelopeKinds.SseClose, null, null, cancellationToken);
+        => PublishAsync(null, null, null, ClusterEnvelopeKinds.SseClose, null, null, cancellationToken);
 
-    internal ValueTask PublishAsync(string? node, string[]? targets, string kind, string? eventName, object? data, CancellationToken cancellationToken)
+    /// <summary>Throws when <paramref name="eventName"/> cannot be an SSE event type (empty, or with CR, LF or NUL).</summary>
+    internal static void ThrowIfInvalidEventName(string? eventName)
     {
         if (eventName is not null && (eventName.Length == 0 || !SseFrameWriter.IsValidField(eventName)))
         {
             throw new ArgumentException("An event name is not empty and has no CR, LF or NUL.", nameof(eventName));
         }
+    }
+
+    /// <summary>
+    /// Publishes one SSE envelope: to every node, or to <paramref name="node"/>'s channel; to the clients in any of
+    /// <paramref name="targets"/> (client ids or topics; all when empty) that are in none of <paramref name="except"/>.
+    /// </summary>
+    internal ValueTask PublishAsync(string? node, string[]? targets, string[]? except, string kind, string? eventName, object? data, CancellationToken cancellationToken)
+    {
+        ThrowIfInvalidEventName(eventName);
 
         ReadOnlyMemory<byte> packet = default;
         if (kind == ClusterEnvelopeKinds.SseSend)
@@ -102,6 +112,7 @@ public sealed class SseEmitter
             Target = node,
             Kind = kind,
             Rooms = targets ?? [],
+            Except = except ?? [],
             Packet = packet,
         };
         var channel = node is null ? SseBusChannels.All : SseBusChannels.ForNode(node);
@@ -156,7 +167,7 @@ public readonly struct SseEmitterOperator
     /// <param name="cancellationToken">Cancels before the bus takes it.</param>
     /// <returns>A task completing when the bus took it.</returns>
     public ValueTask SendAsync(object? data, CancellationToken cancellationToken = default)
-        => Emitter.PublishAsync(_node, _targets, ClusterEnvelopeKinds.SseSend, null, data, cancellationToken);
+        => Emitter.PublishAsync(_node, _targets, null, ClusterEnvelopeKinds.SseSend, null, data, cancellationToken);
 
     /// <summary>Sends a named event.</summary>
     /// <param name="eventName">The event type.</param>
@@ -164,13 +175,13 @@ public readonly struct SseEmitterOperator
     /// <param name="cancellationToken">Cancels before the bus takes it.</param>
     /// <returns>A task completing when the bus took it.</returns>
     public ValueTask EmitAsync(string eventName, object? data = null, CancellationToken cancellationToken = default)
-        => Emitter.PublishAsync(_node, _targets, ClusterEnvelopeKinds.SseSend, eventName, data, cancellationToken);
+        => Emitter.PublishAsync(_node, _targets, null, ClusterEnvelopeKinds.SseSend, eventName, data, cancellationToken);
 
     /// <summary>Closes the addressed clients for good (their reconnect gets 204).</summary>
     /// <param name="cancellationToken">Cancels before the bus takes it.</param>
     /// <returns>A task completing when the bus took it.</returns>
     public ValueTask CloseAsync(CancellationToken cancellationToken = default)
-        => Emitter.PublishAsync(_node, _targets, ClusterEnvelopeKinds.SseClose, null, null, cancellationToken);
+        => Emitter.PublishAsync(_node, _targets, null, ClusterEnvelopeKinds.SseClose, null, null, cancellationToken);
 
     private SseEmitter Emitter => _emitter ?? throw new InvalidOperationException("Use SseEmitter.Via(...) or To(...).");
 }

@@ -1,4 +1,4 @@
-namespace Herald.Sse.Cluster;
+namespace Herald.Messaging.Emitters;
 
 /// <summary>
 /// The <c>IMessageBus</c> channels that carry SSE envelopes (<c>sse-send</c>, <c>sse-close</c>). A publication for

@@ -5,9 +5,9 @@ using Herald.Protocol.Cluster;
 using Herald.Protocol.SocketIO;
 using Microsoft.Extensions.Logging;
 
-namespace Herald.Messaging.Ws;
+namespace Herald.Messaging.Emitters;
 
-public sealed partial class WsEmitter
+public sealed partial class SocketIOEmitter
 {
     /// <summary>
     /// The answers of one namespace: subscribed to <c>sio:{nsp}:{node}/ws</c> (counts and acks addressed to this
@@ -16,7 +16,7 @@ public sealed partial class WsEmitter
     internal sealed class AckChannel : IAsyncDisposable
     {
         private static readonly TimeSpan NodeTimeout = TimeSpan.FromSeconds(10);
-        private readonly WsEmitter _emitter;
+        private readonly SocketIOEmitter _emitter;
         private readonly ILogger _logger;
         private readonly ConcurrentDictionary<string, long> _nodes = new(StringComparer.Ordinal);
         private readonly ConcurrentDictionary<string, AckRequest> _requests = new(StringComparer.Ordinal);
@@ -25,7 +25,7 @@ public sealed partial class WsEmitter
         private IAsyncDisposable? _heartbeats;
         private long _ids;
 
-        private AckChannel(WsEmitter emitter, ILogger logger)
+        private AckChannel(SocketIOEmitter emitter, ILogger logger)
         {
             _emitter = emitter;
             _logger = logger;
@@ -34,12 +34,12 @@ public sealed partial class WsEmitter
             _prefix = emitter.SourceName + ":" + Convert.ToHexStringLower(random) + ":";
         }
 
-        public static async Task<AckChannel> OpenAsync(WsEmitter emitter, string ns, ILogger logger)
+        public static async Task<AckChannel> OpenAsync(SocketIOEmitter emitter, string ns, ILogger logger)
         {
             var channel = new AckChannel(emitter, logger);
             var prefix = emitter.Options.ChannelPrefix;
-            channel._answers = await emitter._bus.SubscribeAsync(WsChannels.ForNode(prefix, ns, emitter.SourceName), channel.OnMessage).ConfigureAwait(false);
-            channel._heartbeats = await emitter._bus.SubscribeAsync(WsChannels.ForNamespace(prefix, ns), channel.OnMessage).ConfigureAwait(false);
+            channel._answers = await emitter._bus.SubscribeAsync(SocketIOChannels.ForNode(prefix, ns, emitter.SourceName), channel.OnMessage).ConfigureAwait(false);
+            channel._heartbeats = await emitter._bus.SubscribeAsync(SocketIOChannels.ForNamespace(prefix, ns), channel.OnMessage).ConfigureAwait(false);
             return channel;
         }
 
@@ -134,7 +134,7 @@ public sealed partial class WsEmitter
         {
             if (!ClusterEnvelopeCodec.TryParse(message.Payload.Span, out var envelope, out var error))
             {
-                WsEmitterLog.BadEnvelope(_logger, message.Channel, error);
+                SocketIOEmitterLog.BadEnvelope(_logger, message.Channel, error);
                 return ValueTask.CompletedTask;
             }
 
@@ -172,7 +172,7 @@ public sealed partial class WsEmitter
             }
             catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or KeyNotFoundException)
             {
-                WsEmitterLog.BadEnvelope(_logger, message.Channel, e.Message);
+                SocketIOEmitterLog.BadEnvelope(_logger, message.Channel, e.Message);
             }
 
             return ValueTask.CompletedTask;
@@ -185,8 +185,8 @@ public sealed partial class WsEmitter
         private const int CountNotYetKnown = -1;
         private readonly Lock _lock = new();
         private readonly Dictionary<string, int> _owed = new(StringComparer.Ordinal);
-        private readonly List<WsAckResponse> _responses = [];
-        private readonly TaskCompletionSource<IReadOnlyList<WsAckResponse>> _tcs = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly List<SocketIOEmitterAckResponse> _responses = [];
+        private readonly TaskCompletionSource<IReadOnlyList<SocketIOEmitterAckResponse>> _tcs = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly bool _acceptOtherNodes;
         private readonly JsonSerializerOptions _json;
         private readonly ITimer _timer;
@@ -203,7 +203,7 @@ public sealed partial class WsEmitter
             _timer = time.CreateTimer(static s => ((AckRequest)s!).OnTimeout(), this, timeout, System.Threading.Timeout.InfiniteTimeSpan);
         }
 
-        public Task<IReadOnlyList<WsAckResponse>> Task => _tcs.Task;
+        public Task<IReadOnlyList<SocketIOEmitterAckResponse>> Task => _tcs.Task;
 
         public void OnCount(string node, int count, List<string>? cluster)
         {
@@ -260,7 +260,7 @@ public sealed partial class WsEmitter
                 if (!missing)
                 {
                     var args = root.TryGetProperty("args"u8, out var a) && a.ValueKind == JsonValueKind.Array ? a.Clone() : default;
-                    _responses.Add(new WsAckResponse(node, root.GetProperty("socketId"u8).GetString() ?? string.Empty, args, ClusterSocketIOPacket.ToArray(attachments), _json));
+                    _responses.Add(new SocketIOEmitterAckResponse(node, root.GetProperty("socketId"u8).GetString() ?? string.Empty, args, ClusterSocketIOPacket.ToArray(attachments), _json));
                 }
             }
 
@@ -273,7 +273,7 @@ public sealed partial class WsEmitter
 
         private void TryComplete(bool timedOut)
         {
-            WsAckResponse[] responses;
+            SocketIOEmitterAckResponse[] responses;
             var complete = true;
             lock (_lock)
             {
@@ -297,18 +297,18 @@ public sealed partial class WsEmitter
             }
             else
             {
-                _tcs.TrySetException(new WsAckTimeoutException(responses));
+                _tcs.TrySetException(new SocketIOEmitterAckTimeoutException(responses));
             }
         }
     }
 }
 
-/// <summary>One client's acknowledgement received by <see cref="WsOperator.EmitWithAckAsync"/>.</summary>
-public sealed class WsAckResponse
+/// <summary>One client's acknowledgement received by <see cref="SocketIOEmitterOperator.EmitWithAckAsync"/>.</summary>
+public sealed class SocketIOEmitterAckResponse
 {
     private readonly JsonSerializerOptions _json;
 
-    internal WsAckResponse(string node, string socketId, JsonElement args, IReadOnlyList<ReadOnlyMemory<byte>> attachments, JsonSerializerOptions json)
+    internal SocketIOEmitterAckResponse(string node, string socketId, JsonElement args, IReadOnlyList<ReadOnlyMemory<byte>> attachments, JsonSerializerOptions json)
     {
         Node = node;
         SocketId = socketId;
@@ -343,23 +343,23 @@ public sealed class WsAckResponse
         => (uint)index < (uint)Args.Count ? SocketIOJson.Deserialize<T>(Args[index], Attachments, _json) : default;
 }
 
-/// <summary>Not every node or client answered an <see cref="WsOperator.EmitWithAckAsync"/> in time.</summary>
-public sealed class WsAckTimeoutException : TimeoutException
+/// <summary>Not every node or client answered an <see cref="SocketIOEmitterOperator.EmitWithAckAsync"/> in time.</summary>
+public sealed class SocketIOEmitterAckTimeoutException : TimeoutException
 {
     /// <summary>Creates the exception with the answers that did arrive.</summary>
     /// <param name="responses">The answers received in time.</param>
-    public WsAckTimeoutException(IReadOnlyList<WsAckResponse> responses)
+    public SocketIOEmitterAckTimeoutException(IReadOnlyList<SocketIOEmitterAckResponse> responses)
         : base($"Acknowledgements timed out; {responses.Count} arrived in time.")
     {
         Responses = responses;
     }
 
     /// <summary>The answers received in time.</summary>
-    public IReadOnlyList<WsAckResponse> Responses { get; }
+    public IReadOnlyList<SocketIOEmitterAckResponse> Responses { get; }
 }
 
-internal static partial class WsEmitterLog
+internal static partial class SocketIOEmitterLog
 {
-    [LoggerMessage(60, LogLevel.Warning, "Ws emitter: dropped a bad envelope from bus channel '{Channel}': {Reason}", EventName = "WsBadEnvelope")]
+    [LoggerMessage(60, LogLevel.Warning, "Socket.IO emitter: dropped a bad envelope from bus channel '{Channel}': {Reason}", EventName = "SocketIOEmitterBadEnvelope")]
     public static partial void BadEnvelope(ILogger logger, string channel, string reason);
 }

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
-namespace Herald.Messaging.Ws;
+namespace Herald.Messaging.Emitters;
 
 /// <summary>
 /// Pushes Socket.IO events to browsers from any process, web server or not (SFN's <c>app.message.ws</c>):
@@ -24,7 +24,7 @@ namespace Herald.Messaging.Ws;
 /// adapter's publications, not its emitter's, so an emitter running inside a web server reaches that server's
 /// clients too.</para>
 /// </remarks>
-public sealed partial class WsEmitter : IAsyncDisposable
+public sealed partial class SocketIOEmitter : IAsyncDisposable
 {
     private readonly IMessageBus _bus;
     private readonly ILogger _logger;
@@ -37,22 +37,22 @@ public sealed partial class WsEmitter : IAsyncDisposable
     /// <param name="options">Messaging options: their serializer options serialize the arguments (web defaults).</param>
     /// <param name="wsOptions">Emitter options (channel prefix, default ack timeout).</param>
     /// <param name="logger">The logger.</param>
-    public WsEmitter(IMessageBus bus, IOptions<HeraldMessagingOptions>? options = null, IOptions<WsEmitterOptions>? wsOptions = null, ILogger<WsEmitter>? logger = null)
+    public SocketIOEmitter(IMessageBus bus, IOptions<HeraldMessagingOptions>? options = null, IOptions<SocketIOEmitterOptions>? wsOptions = null, ILogger<SocketIOEmitter>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(bus);
         _bus = bus;
-        Options = wsOptions?.Value ?? new WsEmitterOptions();
+        Options = wsOptions?.Value ?? new SocketIOEmitterOptions();
         JsonOptions = SocketIOJson.CreateOptions(options?.Value.SerializerOptions);
         SourceName = bus.NodeName + "/ws";
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        All = new WsOperator(this, "/", null, [], [], ClusterEnvelopeFlags.None, null);
+        All = new SocketIOEmitterOperator(this, "/", null, [], [], ClusterEnvelopeFlags.None, null);
     }
 
     /// <summary>The source name of this emitter's envelopes: <c>{node}/ws</c>.</summary>
     public string SourceName { get; }
 
     /// <summary>The settings.</summary>
-    public WsEmitterOptions Options { get; }
+    public SocketIOEmitterOptions Options { get; }
 
     /// <summary>The serializer options for arguments (binary-aware: <c>byte[]</c> become attachments).</summary>
     public JsonSerializerOptions JsonOptions { get; }
@@ -60,51 +60,51 @@ public sealed partial class WsEmitter : IAsyncDisposable
     internal IMessageBus Bus => _bus;
 
     /// <summary>Everyone in the main namespace <c>/</c> of every node.</summary>
-    public WsOperator All { get; }
+    public SocketIOEmitterOperator All { get; }
 
     /// <summary>Only the clients of node <paramref name="nodeName"/> (envelope <c>target</c>).</summary>
     /// <param name="nodeName">The node name (<c>web-server-1</c>).</param>
     /// <returns>The operator.</returns>
-    public WsOperator Via(string nodeName) => All.Via(nodeName);
+    public SocketIOEmitterOperator Via(string nodeName) => All.Via(nodeName);
 
     /// <summary>The clients of namespace <paramref name="ns"/> (a leading <c>/</c> is added when missing).</summary>
     /// <param name="ns">The namespace.</param>
     /// <returns>The operator.</returns>
-    public WsOperator Of(string ns) => All.Of(ns);
+    public SocketIOEmitterOperator Of(string ns) => All.Of(ns);
 
     /// <summary>The clients in any of <paramref name="rooms"/> (a socket id is a room).</summary>
     /// <param name="rooms">Rooms or socket ids.</param>
     /// <returns>The operator.</returns>
-    public WsOperator To(params string[] rooms) => All.To(rooms);
+    public SocketIOEmitterOperator To(params string[] rooms) => All.To(rooms);
 
     /// <summary>Same as <see cref="To"/>.</summary>
     /// <param name="rooms">Rooms or socket ids.</param>
     /// <returns>The operator.</returns>
-    public WsOperator In(params string[] rooms) => All.To(rooms);
+    public SocketIOEmitterOperator In(params string[] rooms) => All.To(rooms);
 
     /// <summary>Everyone but the clients in <paramref name="rooms"/>.</summary>
     /// <param name="rooms">Rooms or socket ids.</param>
     /// <returns>The operator.</returns>
-    public WsOperator Except(params string[] rooms) => All.Except(rooms);
+    public SocketIOEmitterOperator Except(params string[] rooms) => All.Except(rooms);
 
     /// <summary>May be dropped for clients that cannot take it right now.</summary>
-    public WsOperator Volatile => All.Volatile;
+    public SocketIOEmitterOperator Volatile => All.Volatile;
 
     /// <summary>Only the clients of the node this emitter runs on.</summary>
-    public WsOperator Local => All.Local;
+    public SocketIOEmitterOperator Local => All.Local;
 
     /// <summary>Marks the event as carrying binary (carried as the <c>binary</c> flag; attachments are detected anyway).</summary>
-    public WsOperator Binary => All.Binary;
+    public SocketIOEmitterOperator Binary => All.Binary;
 
     /// <summary>Sets the <c>compress</c> flag.</summary>
     /// <param name="compress">Whether the transport may compress it.</param>
     /// <returns>The operator.</returns>
-    public WsOperator Compress(bool compress) => All.Compress(compress);
+    public SocketIOEmitterOperator Compress(bool compress) => All.Compress(compress);
 
-    /// <summary>Sets how long <see cref="WsOperator.EmitWithAckAsync"/> waits.</summary>
+    /// <summary>Sets how long <see cref="SocketIOEmitterOperator.EmitWithAckAsync"/> waits.</summary>
     /// <param name="timeout">The timeout.</param>
     /// <returns>The operator.</returns>
-    public WsOperator Timeout(TimeSpan timeout) => All.Timeout(timeout);
+    public SocketIOEmitterOperator Timeout(TimeSpan timeout) => All.Timeout(timeout);
 
     /// <summary>Emits <c>[eventName, ...args]</c> to every client of <c>/</c> on every node.</summary>
     /// <param name="eventName">The event name.</param>
@@ -112,13 +112,13 @@ public sealed partial class WsEmitter : IAsyncDisposable
     /// <returns>A task completing when the bus took it.</returns>
     public ValueTask EmitAsync(string eventName, params object?[] args) => All.EmitAsync(eventName, args);
 
-    /// <summary>Emits to every client of <c>/</c> and collects their acknowledgements (see <see cref="WsOperator.EmitWithAckAsync"/>).</summary>
+    /// <summary>Emits to every client of <c>/</c> and collects their acknowledgements (see <see cref="SocketIOEmitterOperator.EmitWithAckAsync"/>).</summary>
     /// <param name="eventName">The event name.</param>
     /// <param name="args">The arguments.</param>
     /// <returns>The acknowledgements.</returns>
-    public Task<IReadOnlyList<WsAckResponse>> EmitWithAckAsync(string eventName, params object?[] args) => All.EmitWithAckAsync(eventName, args);
+    public Task<IReadOnlyList<SocketIOEmitterAckResponse>> EmitWithAckAsync(string eventName, params object?[] args) => All.EmitWithAckAsync(eventName, args);
 
-    /// <summary>Unsubscribes the answer channels opened by <see cref="WsOperator.EmitWithAckAsync"/>.</summary>
+    /// <summary>Unsubscribes the answer channels opened by <see cref="SocketIOEmitterOperator.EmitWithAckAsync"/>.</summary>
     /// <returns>A task completing once unsubscribed.</returns>
     public async ValueTask DisposeAsync()
     {
@@ -142,7 +142,7 @@ public sealed partial class WsEmitter : IAsyncDisposable
         }
     }
 
-    internal ClusterEnvelope BuildEnvelope(WsOperator op, string kind, string eventName, object?[] args, string? requestId, int? ackTimeout)
+    internal ClusterEnvelope BuildEnvelope(SocketIOEmitterOperator op, string kind, string eventName, object?[] args, string? requestId, int? ackTimeout)
     {
         ThrowIfReserved(eventName);
         var encoded = SocketIOPacketEncoder.EncodeEvent(op.Namespace, eventName, args, -1, JsonOptions, enginePrefix: false);
@@ -188,8 +188,8 @@ public sealed partial class WsEmitter : IAsyncDisposable
         return result;
     }
 
-    internal string ChannelOf(WsOperator op)
-        => op.Target is null ? WsChannels.ForNamespace(Options.ChannelPrefix, op.Namespace) : WsChannels.ForNode(Options.ChannelPrefix, op.Namespace, op.Target);
+    internal string ChannelOf(SocketIOEmitterOperator op)
+        => op.Target is null ? SocketIOChannels.ForNamespace(Options.ChannelPrefix, op.Namespace) : SocketIOChannels.ForNode(Options.ChannelPrefix, op.Namespace, op.Target);
 
     internal async ValueTask PublishAsync(string channel, ClusterEnvelope envelope)
     {
@@ -219,13 +219,13 @@ public sealed partial class WsEmitter : IAsyncDisposable
     }
 }
 
-/// <summary>Settings of <see cref="WsEmitter"/>.</summary>
-public sealed class WsEmitterOptions
+/// <summary>Settings of <see cref="SocketIOEmitter"/>.</summary>
+public sealed class SocketIOEmitterOptions
 {
     /// <summary>The bus channel prefix, the same as the cluster adapters' (default <c>sio</c>).</summary>
-    public string ChannelPrefix { get; set; } = WsChannels.DefaultPrefix;
+    public string ChannelPrefix { get; set; } = SocketIOChannels.DefaultPrefix;
 
-    /// <summary>How long <see cref="WsOperator.EmitWithAckAsync"/> waits when no <c>Timeout</c> was given (default 5 s).</summary>
+    /// <summary>How long <see cref="SocketIOEmitterOperator.EmitWithAckAsync"/> waits when no <c>Timeout</c> was given (default 5 s).</summary>
     public TimeSpan DefaultAckTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>The clock of ack timeouts.</summary>
