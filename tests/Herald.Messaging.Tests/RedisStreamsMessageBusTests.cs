@@ -139,4 +139,31 @@ public sealed class RedisStreamsMessageBusTests(RedisFixture redis) : MessageBus
         // MAXLEN ~ trims whole nodes of the stream's radix tree (100 entries each by default).
         Assert.InRange(length, 500, 700);
     }
+
+    [Fact]
+    public async Task ABlockingXread_OnTheMultiplexerThatPublishes_WouldHoldPublicationsUp_SoTheBusReadsOnItsOwn()
+    {
+        // The measurement behind the reading connection: one multiplexer, one XREAD BLOCK 1000 pending, then a PING.
+        await using (var shared = await RedisFixture.ConnectRawAsync(redis.Server))
+        {
+            var database = shared.GetDatabase();
+            var blocked = database.ExecuteAsync("XREAD", "BLOCK", 1000, "STREAMS", (StackExchange.Redis.RedisKey)UniqueChannel("empty"), "$");
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            await database.PingAsync().DefaultTimeout();
+            Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(800), $"PING behind XREAD BLOCK 1000 took {clock.Elapsed.TotalMilliseconds:F0} ms");
+            await blocked.DefaultTimeout();
+        }
+
+        // The bus: its reader blocks for 5 s at a time, and publications do not wait for it.
+        await using var bus = CreateStreamsBus(redis.Server, "own-reader", Logs.CreateFactory(), o => o.ReadBlock = TimeSpan.FromSeconds(5));
+        await WaitForStateAsync(bus, MessageBusState.Connected).DefaultTimeout();
+        await bus.PublishAsync("warm-up", Bytes(0)).DefaultTimeout();
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        for (var i = 0; i < 20; i++)
+        {
+            await bus.PublishAsync(UniqueChannel("nobody"), Bytes(i)).DefaultTimeout();
+        }
+
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2), $"20 publications took {watch.Elapsed.TotalMilliseconds:F0} ms");
+    }
 }
