@@ -221,6 +221,57 @@ public sealed class RedisStreamsOutageTests
         Assert.Equal(1000, numbers.Length + b.Counters.Missed);
     }
 
+    [Fact]
+    public async Task RedisCluster_StreamsOnEveryShard_EveryMessageReachesTheOtherNode_InOrderPerChannel()
+    {
+        await using var cluster = await RedisClusterFixture.StartAsync();
+        void OnCluster(RedisStreamsMessageBusOptions o) => o.StreamCount = 6;
+        var logs = new TestLogSink();
+        var options = RedisStreamsMessageBusTests.StreamsOptions(cluster.Nodes[0]);
+        OnCluster(options);
+        await using var a = new RedisStreamsMessageBus(new HeraldNode("cluster-a"), Microsoft.Extensions.Options.Options.Create(options), logs.CreateFactory());
+        var optionsB = RedisStreamsMessageBusTests.StreamsOptions(cluster.Nodes[2]);
+        OnCluster(optionsB);
+        await using var b = new RedisStreamsMessageBus(new HeraldNode("cluster-b"), Microsoft.Extensions.Options.Options.Create(optionsB), logs.CreateFactory());
+        await WaitForStateAsync(a, MessageBusState.Connected).DefaultTimeout();
+        await WaitForStateAsync(b, MessageBusState.Connected).DefaultTimeout();
+        var collector = new MessageCollector();
+        await using var _ = await b.SubscribePatternAsync("room-*", collector.Handler).DefaultTimeout();
+        var channels = Enumerable.Range(0, 24).Select(i => $"room-{i}").ToArray();
+        var publications = new List<Task>();
+        for (var i = 0; i < 20; i++)
+        {
+            foreach (var channel in channels)
+            {
+                publications.Add(a.PublishAsync(channel, Bytes(i)).AsTask());
+            }
+        }
+
+        await Task.WhenAll(publications).DefaultTimeout();
+        await collector.WaitForCountAsync(20 * channels.Length).DefaultTimeout();
+        foreach (var channel in channels)
+        {
+            Assert.Equal(Enumerable.Range(0, 20), collector.Messages.Where(m => m.Channel == channel).Select(m => Number(m.Payload)));
+        }
+
+        // The streams landed on more than one shard (each stream key hashes to its own slot).
+        var shards = 0;
+        foreach (var node in cluster.Nodes)
+        {
+            using var raw = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(node.ConnectionString).DefaultTimeout();
+            var server = raw.GetServer(node.ConnectionString);
+            var keys = 0;
+            await foreach (var key in server.KeysAsync(pattern: "herald:stream:*"))
+            {
+                keys++; // SCAN on this node: only the keys it owns
+            }
+
+            shards += keys > 0 ? 1 : 0;
+        }
+
+        Assert.True(shards > 1, $"the 6 streams were on {shards} shard(s)");
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
         var deadline = Stopwatch.StartNew();
