@@ -63,7 +63,7 @@ public sealed partial class RedisStreamsMessageBus
                             RedisLog.StreamsReadingAgain(_logger, s.KeyName, s.LastId);
                         }
                     }
-                    catch (Exception e) when (e is SE.RedisConnectionException or SE.RedisTimeoutException)
+                    catch (Exception e) when (IsConnectionFailure(e) && !token.IsCancellationRequested)
                     {
                         await WaitAsync(s, TimeSpan.FromMilliseconds(100), token).ConfigureAwait(false);
                         continue;
@@ -92,7 +92,7 @@ public sealed partial class RedisStreamsMessageBus
                 {
                     result = await read.ConfigureAwait(false);
                 }
-                catch (Exception e) when (e is SE.RedisConnectionException or SE.RedisTimeoutException or SE.RedisServerException)
+                catch (Exception e) when ((IsConnectionFailure(e) || e is SE.RedisServerException) && !token.IsCancellationRequested)
                 {
                     // SE.Redis fails it at once while the connection is down; the next read starts from the same id.
                     if (!failed && s.Reading)
@@ -248,7 +248,7 @@ public sealed partial class RedisStreamsMessageBus
                 {
                     await shared.GetDatabase().HashSetAsync(_offsetsKey, s.OffsetField, id).ConfigureAwait(false);
                 }
-                catch (Exception e) when (e is SE.RedisConnectionException or SE.RedisTimeoutException)
+                catch (Exception e) when (IsConnectionFailure(e))
                 {
                     // Redis is gone: the offset written after the last batch stands.
                 }

@@ -218,7 +218,14 @@ public sealed partial class RedisStreamsMessageBus : IBufferingMessageBus, ISubs
             own.InFlight = true;
 
             // Issued under the lock: the order on the wire is the order of the sequence numbers.
-            adding = Add(database, stream, own);
+            try
+            {
+                adding = Add(database, stream, own);
+            }
+            catch (Exception e) when (IsConnectionFailure(e))
+            {
+                adding = Task.FromException<RedisValue>(e);
+            }
         }
 
         try
@@ -234,7 +241,7 @@ public sealed partial class RedisStreamsMessageBus : IBufferingMessageBus, ISubs
 
             MessagingMetrics.EndPublish(start);
         }
-        catch (Exception e) when (e is SE.RedisConnectionException or SE.RedisTimeoutException)
+        catch (Exception e) when (IsConnectionFailure(e))
         {
             // Written or not, Redis did not answer: sent again once it is back; the readers drop a second copy.
             _lastError = e;
@@ -266,6 +273,14 @@ public sealed partial class RedisStreamsMessageBus : IBufferingMessageBus, ISubs
             throw new RedisServerException(e.Message, e);
         }
     }
+
+    /// <summary>
+    /// The connection broke under a command: StackExchange.Redis reports it as its connection or timeout exceptions, but
+    /// also, when the socket is reset in the middle of a write, as the pipe's own exceptions (an <see cref="IOException"/>,
+    /// an <see cref="InvalidOperationException"/> "writing is not allowed"). Anything but an answer from the server.
+    /// </summary>
+    private static bool IsConnectionFailure(Exception e)
+        => e is not (SE.RedisServerException or SE.RedisCommandException or ArgumentException or OperationCanceledException);
 
     private Task<RedisValue> Add(IDatabase database, StreamState stream, Own own)
         => database.StreamAddAsync(
@@ -386,7 +401,17 @@ public sealed partial class RedisStreamsMessageBus : IBufferingMessageBus, ISubs
                             if (own.Queued && !own.InFlight && !own.Added && !own.ReadBack)
                             {
                                 own.InFlight = true;
-                                batch.Add((own, Add(database, stream, own)));
+                                Task<RedisValue> adding;
+                                try
+                                {
+                                    adding = Add(database, stream, own);
+                                }
+                                catch (Exception e) when (IsConnectionFailure(e))
+                                {
+                                    adding = Task.FromException<RedisValue>(e);
+                                }
+
+                                batch.Add((own, adding));
                             }
                         }
                     }
@@ -415,7 +440,7 @@ public sealed partial class RedisStreamsMessageBus : IBufferingMessageBus, ISubs
                             own.ReleaseIfDone();
                         }
                     }
-                    catch (Exception e) when (e is SE.RedisConnectionException or SE.RedisTimeoutException)
+                    catch (Exception e) when (IsConnectionFailure(e))
                     {
                         _lastError = e;
                         failed = true;
@@ -595,7 +620,7 @@ public sealed partial class RedisStreamsMessageBus : IBufferingMessageBus, ISubs
             {
                 await multiplexer.GetDatabase().PingAsync(CommandFlags.DemandMaster).WaitAsync(TimeSpan.FromMilliseconds(multiplexer.TimeoutMilliseconds), Time, _shutdown.Token).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is SE.RedisConnectionException or SE.RedisTimeoutException or TimeoutException)
+            catch (Exception e) when (IsConnectionFailure(e) || e is TimeoutException)
             {
                 _lastError = e;
                 reachable = false;

@@ -122,6 +122,48 @@ public sealed class RedisStreamsOutageTests
     }
 
     [Fact]
+    public async Task ConnectionsKilledMidBurst_EveryMessageOnce_InOrder_OnBothNodes()
+    {
+        await using var server = await RedisServerFixture.StartAsync();
+        var logs = new TestLogSink();
+        await using var a = RedisStreamsMessageBusTests.CreateStreamsBus(server, "node-a", logs.CreateFactory());
+        await using var b = RedisStreamsMessageBusTests.CreateStreamsBus(server, "node-b", logs.CreateFactory());
+        await WaitForStateAsync(a, MessageBusState.Connected).DefaultTimeout();
+        await WaitForStateAsync(b, MessageBusState.Connected).DefaultTimeout();
+        var onA = new MessageCollector();
+        var onB = new MessageCollector();
+        await using var s1 = await a.SubscribeAsync("burst", onA.Handler).DefaultTimeout();
+        await using var s2 = await b.SubscribeAsync("burst", onB.Handler).DefaultTimeout();
+        await using var raw = await RedisFixture.ConnectRawAsync(server);
+        const int total = 8_000; // within the outage buffer (10,000): the burst is buffered while the connections come back
+
+        // Pipelined: thousands of XADDs are in flight when every client connection (publishing and reading, both
+        // nodes) is cut, twice.
+        var publications = new Task[total];
+        long killed = 0;
+        for (var i = 0; i < total; i++)
+        {
+            publications[i] = a.PublishAsync("burst", Bytes(i)).AsTask();
+            if (i is 2_000 or 5_000)
+            {
+                killed += (long)await raw.GetDatabase().ExecuteAsync("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes").DefaultTimeout();
+            }
+        }
+
+        await Task.WhenAll(publications).WaitAsync(TimeSpan.FromSeconds(60));
+        await onA.WaitForCountAsync(total).WaitAsync(TimeSpan.FromSeconds(60));
+        await onB.WaitForCountAsync(total).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.True(killed >= 4, $"killed {killed} connections");
+        var expected = Enumerable.Range(0, total).ToArray();
+        Assert.Equal(expected, onA.Messages.Select(m => Number(m.Payload)).ToArray());
+        Assert.Equal(expected, onB.Messages.Select(m => Number(m.Payload)).ToArray());
+        Assert.Equal(0, a.Counters.Dropped);
+        Assert.Equal(0, b.Counters.Missed);
+        Assert.True(a.Counters.Retried > 0, "no XADD was in flight when the connections were cut");
+    }
+
+    [Fact]
     public async Task NodeStoppedAndRestarted_ResumesFromItsLastId()
     {
         await using var server = await RedisServerFixture.StartAsync();
