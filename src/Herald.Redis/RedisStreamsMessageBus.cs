@@ -203,7 +203,7 @@ public sealed partial class RedisStreamsMessageBus : IBufferingMessageBus, ISubs
         var start = MessagingMetrics.StartPublish(payload.Length);
         lock (_gate)
         {
-            if (_outage || _draining || State != MessageBusState.Connected)
+            if (_outage || _draining || State != MessageBusState.Connected || EarlierAddFailedLocked(stream))
             {
                 if (!_outage && !_draining)
                 {
@@ -226,6 +226,8 @@ public sealed partial class RedisStreamsMessageBus : IBufferingMessageBus, ISubs
             {
                 adding = Task.FromException<RedisValue>(e);
             }
+
+            own.Adding = adding;
         }
 
         try
@@ -327,6 +329,37 @@ public sealed partial class RedisStreamsMessageBus : IBufferingMessageBus, ISubs
         }
     }
 
+    /// <summary>
+    /// True when an <c>XADD</c> of this stream still in flight has already failed, before its continuation ran:
+    /// StackExchange.Redis fails what was outstanding on a broken connection before it reconnects, so a publication
+    /// sent now could reach Redis on the new connection ahead of that one's retry, and readers would take the retry
+    /// for a second copy. It waits in the buffer instead, behind the retry.
+    /// </summary>
+    private static bool EarlierAddFailedLocked(StreamState stream)
+    {
+        var pending = stream.Pending;
+        for (var i = 0; i < pending.Count; i++)
+        {
+            var own = pending[i];
+            if (!own.InFlight || own.Adding is not { } adding)
+            {
+                continue;
+            }
+
+            if (!adding.IsCompleted)
+            {
+                return false; // answers come in order: nothing after it can have failed yet
+            }
+
+            if (!adding.IsCompletedSuccessfully)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private void UnqueueLocked(Own own)
     {
         if (own.Queued)
@@ -370,6 +403,7 @@ public sealed partial class RedisStreamsMessageBus : IBufferingMessageBus, ISubs
     {
         var sent = 0;
         var batch = new List<(Own Own, Task<RedisValue> Adding)>(256);
+        bool waiting;
         try
         {
             var database = Volatile.Read(ref _multiplexer)!.GetDatabase();
@@ -389,6 +423,7 @@ public sealed partial class RedisStreamsMessageBus : IBufferingMessageBus, ISubs
                         break;
                     }
 
+                    waiting = false;
                     foreach (var stream in _streams)
                     {
                         foreach (var own in stream.Pending)
@@ -398,7 +433,15 @@ public sealed partial class RedisStreamsMessageBus : IBufferingMessageBus, ISubs
                                 break;
                             }
 
-                            if (own.Queued && !own.InFlight && !own.Added && !own.ReadBack)
+                            if (own.InFlight)
+                            {
+                                // A live XADD not answered yet (or failed, its retry not queued yet): nothing after it
+                                // goes before its outcome is known, or a retry could land behind a later publication.
+                                waiting = true;
+                                break;
+                            }
+
+                            if (own.Queued && !own.Added && !own.ReadBack)
                             {
                                 own.InFlight = true;
                                 Task<RedisValue> adding;
@@ -416,11 +459,17 @@ public sealed partial class RedisStreamsMessageBus : IBufferingMessageBus, ISubs
                         }
                     }
 
-                    if (batch.Count == 0)
+                    if (batch.Count == 0 && !waiting)
                     {
                         _draining = false;
                         break;
                     }
+                }
+
+                if (batch.Count == 0)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(5), Time, _shutdown.Token).ConfigureAwait(false);
+                    continue;
                 }
 
                 var failed = false;
@@ -752,6 +801,9 @@ public sealed partial class RedisStreamsMessageBus : IBufferingMessageBus, ISubs
 
         /// <summary>An <c>XADD</c> of it is on its way.</summary>
         public bool InFlight { get; set; }
+
+        /// <summary>Its last live <c>XADD</c> (not the drain's).</summary>
+        public Task<RedisValue>? Adding { get; set; }
 
         /// <summary>Redis answered an <c>XADD</c> of it.</summary>
         public bool Added { get; set; }
