@@ -6,8 +6,8 @@ namespace Herald.Redis;
 /// <summary>
 /// The <c>Herald.Redis</c> meter: the publication counters of every Redis bus in the process
 /// (<see cref="RedisMessageBusCounters"/>), as observable counters tagged with the bus's <c>node</c>:
-/// <c>herald.redis.published</c>, <c>.buffered</c>, <c>.replayed</c>, <c>.dropped</c>, <c>.undelivered</c> and
-/// <c>.failed</c>. The hub shows them in <c>/admin/api/metrics</c> and exports them over OTLP
+/// <c>herald.redis.published</c>, <c>.buffered</c>, <c>.replayed</c>, <c>.dropped</c>, <c>.undelivered</c>,
+/// <c>.failed</c> and <c>.missed</c> (a bus that reads a log, such as a Redis stream: entries trimmed before it read them). The hub shows them in <c>/admin/api/metrics</c> and exports them over OTLP
 /// (<c>AddMeter("Herald.Redis")</c>), so that what an outage cost is countable from outside the process.
 /// </summary>
 public static class RedisMetrics
@@ -21,40 +21,60 @@ public static class RedisMetrics
     private static Meter CreateMeter()
     {
         var meter = new Meter(MeterName);
-        Counter(meter, "herald.redis.published", "Publications Redis accepted (replayed ones included).", static c => c.Published);
-        Counter(meter, "herald.redis.buffered", "Publications kept in the outage buffer while Redis was unreachable.", static c => c.Buffered);
-        Counter(meter, "herald.redis.replayed", "Buffered publications sent after Redis came back.", static c => c.Replayed);
-        Counter(meter, "herald.redis.dropped", "Publications dropped while Redis was unreachable (the outage buffer full or off).", static c => c.Dropped);
-        Counter(meter, "herald.redis.undelivered", "Deliveries lost in a replay: subscribers missing compared with before the outage.", static c => c.Undelivered);
-        Counter(meter, "herald.redis.failed", "Publications lost in flight or refused before Redis was first reached.", static c => c.Failed);
+        Counter(meter, "published", "Publications Redis accepted (replayed ones included).");
+        Counter(meter, "buffered", "Publications kept in the outage buffer while Redis was unreachable.");
+        Counter(meter, "replayed", "Buffered publications sent after Redis came back.");
+        Counter(meter, "dropped", "Publications dropped while Redis was unreachable (the outage buffer full or off).");
+        Counter(meter, "undelivered", "Deliveries lost in a replay: subscribers missing compared with before the outage.");
+        Counter(meter, "failed", "Publications lost in flight or refused before Redis was first reached.");
+        Counter(meter, "missed", "Entries of a log-reading bus (Redis Streams) trimmed before this node read them.");
         return meter;
     }
 
-    private static void Counter(Meter meter, string name, string description, Func<RedisMessageBusCounters, long> read)
-        => meter.CreateObservableCounter(name, () => Observe(read), "{publication}", description);
+    private static void Counter(Meter meter, string name, string description)
+        => meter.CreateObservableCounter("herald.redis." + name, () => Observe(name), "{publication}", description);
 
-    private static IEnumerable<Measurement<long>> Observe(Func<RedisMessageBusCounters, long> read)
+    private static IEnumerable<Measurement<long>> Observe(string name)
     {
         foreach (var tracked in s_tracked.Keys)
         {
-            yield return new Measurement<long>(read(tracked.Counters), new KeyValuePair<string, object?>("node", tracked.Node));
+            if (tracked.Read(name) is { } value)
+            {
+                yield return new Measurement<long>(value, new KeyValuePair<string, object?>("node", tracked.Node));
+            }
         }
     }
 
-    /// <summary>Reports <paramref name="counters"/> under <paramref name="node"/> until the returned handle is disposed.</summary>
+    /// <summary>Reports the pub/sub bus's <paramref name="counters"/> under <paramref name="node"/> until the returned handle is disposed.</summary>
     internal static IDisposable Track(string node, RedisMessageBusCounters counters)
+        => Track(node, name => name switch
+        {
+            "published" => counters.Published,
+            "buffered" => counters.Buffered,
+            "replayed" => counters.Replayed,
+            "dropped" => counters.Dropped,
+            "undelivered" => counters.Undelivered,
+            "failed" => counters.Failed,
+            _ => null,
+        });
+
+    /// <summary>
+    /// Reports a bus's counters under <paramref name="node"/> until the returned handle is disposed; <paramref name="read"/>
+    /// gives a counter by its short name (<c>dropped</c>), or null for one the bus does not have.
+    /// </summary>
+    internal static IDisposable Track(string node, Func<string, long?> read)
     {
         _ = s_meter; // created on first use
-        var tracked = new Tracked(node, counters);
+        var tracked = new Tracked(node, read);
         s_tracked.TryAdd(tracked, 0);
         return tracked;
     }
 
-    private sealed class Tracked(string node, RedisMessageBusCounters counters) : IDisposable
+    private sealed class Tracked(string node, Func<string, long?> read) : IDisposable
     {
         public string Node { get; } = node;
 
-        public RedisMessageBusCounters Counters { get; } = counters;
+        public Func<string, long?> Read { get; } = read;
 
         public void Dispose() => s_tracked.TryRemove(this, out _);
     }
