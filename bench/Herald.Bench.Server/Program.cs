@@ -11,14 +11,22 @@ using Herald.SocketIO.Cluster;
 // and for the soak scenario "leave", "echo", "bin" and GET /bench/sessions (see SoakEndpoints.cs).
 // For the cluster scenario, `--redis host:port --node name` makes it one node of a cluster: the Redis bus and
 // the cluster adapter (as socket.io's @socket.io/redis-adapter in the node peer); /bench/ready answers 503 until
-// the adapter's subscriptions are in place.
+// the adapter's subscriptions are in place. `--bus streams` puts the Redis Streams bus under it instead of pub/sub.
 var builder = BenchServerHost.CreateBuilder(args);
 var redis = ArgValue(args, "--redis");
 var sio = builder.Services.AddSocketIO();
 if (redis is not null)
 {
     builder.Services.AddHeraldMessaging(o => o.NodeName = ArgValue(args, "--node") ?? "bench-node");
-    builder.Services.AddHeraldRedis(redis);
+    if (ArgValue(args, "--bus") == "streams")
+    {
+        builder.Services.AddHeraldRedisStreams(redis); // the Redis Streams bus (cluster scenario's herald-streams row)
+    }
+    else
+    {
+        builder.Services.AddHeraldRedis(redis);
+    }
+
     sio.AddClusterAdapter();
 }
 

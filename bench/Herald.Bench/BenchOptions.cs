@@ -71,7 +71,8 @@ internal sealed class BenchOptions
                        deliveries/s with it over without it (goal >= 0.95), the server's RSS growth, and the time until
                        the server disconnects the slow client; herald only
           cluster      fanout across 2 nodes sharing a redis-server (started by the tool): N clients in one room, half on
-                       each node, the publisher on node 1; herald (Redis bus + cluster adapter) and socketio
+                       each node, the publisher on node 1; herald (Redis pub/sub bus + cluster adapter), herald-streams
+                       (the same on the Redis Streams bus) and socketio
                        (@socket.io/redis-adapter) only
           soak         churn for a long run (default 600 s): N (500) clients — WebSocket, polling and SSE — of which 5 %/s
                        leave and are replaced, 2 %/s switch rooms, acked echoes (some binary), R (20) msg/s to every room

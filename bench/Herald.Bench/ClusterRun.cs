@@ -8,11 +8,12 @@ namespace Herald.Bench;
 /// <summary>
 /// The cluster scenario's orchestration: a redis-server on a free port and two nodes of the target sharing it
 /// (herald: Redis bus + cluster adapter; socketio: @socket.io/redis-adapter), all pinned to CPU 0 like every
-/// server; then the generator (CPU 1) with both ports. Only herald and socketio have a cluster mode.
+/// server; then the generator (CPU 1) with both ports. Only herald and socketio have a cluster mode; herald runs
+/// twice, on the pub/sub bus (row <c>herald</c>) and on the Redis Streams bus (row <c>herald-streams</c>).
 /// </summary>
 internal static class ClusterRun
 {
-    public static async Task<ScenarioResult> RunAsync(BenchOptions o, BenchPaths paths, string target, bool pin, ScenarioResult failure)
+    public static async Task<ScenarioResult> RunAsync(BenchOptions o, BenchPaths paths, string target, bool pin, ScenarioResult failure, bool streams = false)
     {
         if (target is not ("herald" or "socketio"))
         {
@@ -36,12 +37,13 @@ internal static class ClusterRun
             return failure;
         }
 
-        Console.Error.WriteLine($"== cluster / {target}: starting redis-server and 2 nodes");
+        string row = streams ? target + "-streams" : target;
+        Console.Error.WriteLine($"== cluster / {row}: starting redis-server and 2 nodes");
         string logs = Path.Combine(paths.Root, "bench", "results", "logs");
         var servers = new List<IAsyncDisposable>();
         try
         {
-            var redis = await RedisProcess.StartAsync(pin, Path.Combine(logs, $"cluster-{target}-redis.log"));
+            var redis = await RedisProcess.StartAsync(pin, Path.Combine(logs, $"cluster-{row}-redis.log"));
             servers.Add(redis);
             var nodes = new TargetServer[2];
             for (int i = 0; i < 2; i++)
@@ -50,20 +52,26 @@ internal static class ClusterRun
                 if (target == "herald")
                 {
                     args.AddRange(["--redis", $"127.0.0.1:{redis.Port.ToString(CultureInfo.InvariantCulture)}", "--node", $"bench-node-{i + 1}"]);
+                    if (streams)
+                    {
+                        args.AddRange(["--bus", "streams"]);
+                    }
                 }
                 else
                 {
                     args.AddRange(["--redis", $"redis://127.0.0.1:{redis.Port.ToString(CultureInfo.InvariantCulture)}"]);
                 }
 
-                nodes[i] = await TargetServer.StartAsync(target, command.Value.File, args, pin, Path.Combine(logs, $"cluster-{target}-node{i + 1}.log"));
+                nodes[i] = await TargetServer.StartAsync(target, command.Value.File, args, pin, Path.Combine(logs, $"cluster-{row}-node{i + 1}.log"));
                 servers.Add(nodes[i]);
             }
 
             o.Port2 = nodes[1].Port;
             try
             {
-                return await Orchestrator.RunGeneratorAsync(o, "cluster", target, nodes[0], pin) ?? Fail(failure, "generator printed no result");
+                var result = await Orchestrator.RunGeneratorAsync(o, "cluster", target, nodes[0], pin) ?? Fail(failure, "generator printed no result");
+                result.Target = row;
+                return result;
             }
             finally
             {

@@ -37,6 +37,14 @@ internal static class Orchestrator
                 report.Results.Add(result);
                 string status = result.Skipped ? "skipped" : result.Ok ? "ok" : "FAILED";
                 Console.Error.WriteLine($"{scenario}/{target}: {status}{(result.Error is null ? "" : " — " + result.Error)}");
+                if (scenario == "cluster" && target == "herald")
+                {
+                    // The same nodes on the Redis Streams bus, in the same run: row herald-streams.
+                    var failure = new ScenarioResult { Scenario = scenario, Target = "herald-streams", Clients = o.ClientsFor(scenario) };
+                    var streams = await ClusterRun.RunAsync(o, paths, target, pin, failure, streams: true);
+                    report.Results.Add(streams);
+                    Console.Error.WriteLine($"{scenario}/herald-streams: {(streams.Skipped ? "skipped" : streams.Ok ? "ok" : "FAILED")}{(streams.Error is null ? "" : " — " + streams.Error)}");
+                }
             }
         }
 

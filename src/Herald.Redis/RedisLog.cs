@@ -43,4 +43,25 @@ internal static partial class RedisLog
 
     [LoggerMessage(2010, LogLevel.Information, "Redis message bus: {Mode} pub/sub ({Reason}).")]
     public static partial void PubSubMode(ILogger logger, string mode, string reason);
+
+    [LoggerMessage(2020, LogLevel.Debug, "Redis Streams message bus for node '{NodeName}' reads and writes {Streams} on {Endpoint}.")]
+    public static partial void StreamsBusStarted(ILogger logger, string nodeName, string streams, string endpoint);
+
+    [LoggerMessage(2021, LogLevel.Warning, "Redis stream {Stream}: {Missed} entries of publisher '{Origin}' were trimmed before this node read them ({Total} missed so far). Raise MaxLength to cover longer outages.")]
+    public static partial void StreamsMissed(ILogger logger, string stream, string origin, long missed, long total);
+
+    [LoggerMessage(2022, LogLevel.Warning, "Redis stream {Stream}: reading failed; reading on from {LastId} once the connection is back.")]
+    public static partial void StreamsReadFailed(ILogger logger, string stream, string lastId, Exception exception);
+
+    [LoggerMessage(2023, LogLevel.Warning, "Redis stream {Stream}: entries after {LastId} (up to {MaxDeleted}) were trimmed before this node read them; the stream now starts at {FirstId}.")]
+    public static partial void StreamsTrimmed(ILogger logger, string stream, string lastId, string maxDeleted, string firstId);
+
+    [LoggerMessage(2024, LogLevel.Information, "Redis stream {Stream}: node resumes reading from {LastId}, where it stopped.")]
+    public static partial void StreamsResumed(ILogger logger, string stream, string lastId);
+
+    [LoggerMessage(2025, LogLevel.Warning, "Redis Streams message bus disposed with {Count} publication(s) still buffered: dropped.")]
+    public static partial void StreamsDisposedWithBuffer(ILogger logger, int count);
+
+    [LoggerMessage(2026, LogLevel.Information, "Redis stream {Stream}: reading again from {LastId}.")]
+    public static partial void StreamsReadingAgain(ILogger logger, string stream, string lastId);
 }

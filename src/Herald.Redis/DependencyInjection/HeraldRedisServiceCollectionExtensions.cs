@@ -93,6 +93,46 @@ public static class HeraldRedisServiceCollectionExtensions
     }
 }
 
+/// <summary>Registers the Redis Streams message bus.</summary>
+public static class HeraldRedisStreamsServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the Herald message channel (<see cref="HeraldMessagingServiceCollectionExtensions.AddHeraldMessaging"/>)
+    /// with <see cref="RedisStreamsMessageBus"/> as the <see cref="IMessageBus"/>, replacing the in-memory (or pub/sub)
+    /// bus: publications are <c>XADD</c>s to a Redis stream that every process reads from its own last id, so an outage
+    /// shorter than the stream's retention loses nothing (docs/reliability.md). Publishes on the shared connection
+    /// (<see cref="HeraldRedisServiceCollectionExtensions.AddHeraldRedisConnection"/>) and reads on connections of its own.
+    /// </summary>
+    /// <param name="services">The services.</param>
+    /// <param name="connectionString">A StackExchange.Redis connection string (as for <c>AddHeraldRedis</c>).</param>
+    /// <param name="configure">Adjusts the bus options (retention, streams, outage buffer; <c>o.Connection</c> for TLS checks and reconnection delays).</param>
+    /// <returns>The services.</returns>
+    public static IServiceCollection AddHeraldRedisStreams(this IServiceCollection services, string connectionString, Action<RedisStreamsMessageBusOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddHeraldRedisConnection(connectionString, configure is null ? null : c =>
+        {
+            var probe = new RedisStreamsMessageBusOptions { Connection = c };
+            configure(probe);
+        });
+        services.AddHeraldMessaging();
+        services.AddOptions<RedisStreamsMessageBusOptions>().Configure<IHeraldRedisConnection>((o, connection) =>
+        {
+            o.Connection = connection.Options;
+            configure?.Invoke(o);
+        });
+        services.RemoveAll<IMessageBus>();
+        services.RemoveAll<RedisMessageBus>();
+        services.AddSingleton(sp => new RedisStreamsMessageBus(
+            sp.GetRequiredService<HeraldNode>(),
+            sp.GetRequiredService<IHeraldRedisConnection>(),
+            sp.GetRequiredService<IOptions<RedisStreamsMessageBusOptions>>(),
+            sp.GetService<ILoggerFactory>()));
+        services.AddSingleton<IMessageBus>(sp => sp.GetRequiredService<RedisStreamsMessageBus>());
+        return services;
+    }
+}
+
 /// <summary>The connection string registered by <c>AddHeraldRedisConnection</c> (so a second registration can be checked against it).</summary>
 internal sealed class RedisConnectionRegistration(string connectionString, RedisConnectionOptions options)
 {

@@ -124,6 +124,22 @@ public sealed class HubRedisOptions
     /// 10,000; 0: none, and the publish API answers 503 during an outage). See docs/reliability.md.
     /// </summary>
     public int OutageBufferSize { get; set; } = 10_000;
+
+    /// <summary>
+    /// The message bus over Redis (<c>Herald:Redis:Bus</c>): <see cref="HubRedisBus.PubSub"/> (default) or
+    /// <see cref="HubRedisBus.Streams"/>. See docs/reliability.md for the trade-offs.
+    /// </summary>
+    public HubRedisBus Bus { get; set; } = HubRedisBus.PubSub;
+}
+
+/// <summary>Which Redis message bus the hub uses (<c>Herald:Redis:Bus</c>).</summary>
+public enum HubRedisBus
+{
+    /// <summary>Redis pub/sub (<c>PUBLISH</c>/<c>SUBSCRIBE</c>): lowest latency; an outage longer than the buffer's reach loses what other nodes miss (counted).</summary>
+    PubSub,
+
+    /// <summary>Redis Streams (<c>XADD</c>/<c>XREAD</c>): every node reads from its own last id, so an outage shorter than the retention loses nothing.</summary>
+    Streams,
 }
 
 /// <summary>One peer link (<c>Herald:PeerLinks:0:Name</c>, <c>Herald:PeerLinks:0:Url</c>).</summary>

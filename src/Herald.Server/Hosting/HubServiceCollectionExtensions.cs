@@ -47,11 +47,23 @@ public static class HubServiceCollectionExtensions
         if (!string.IsNullOrWhiteSpace(hub.Redis.ConnectionString))
         {
             // One StackExchange.Redis multiplexer for the bus, the SSE history and the sessions (AddHeraldRedisConnection).
-            services.AddHeraldRedis(hub.Redis.ConnectionString, o =>
+            if (hub.Redis.Bus == HubRedisBus.Streams)
             {
-                o.ChannelPrefix = hub.Redis.ChannelPrefix;
-                o.OutageBufferSize = hub.Redis.OutageBufferSize;
-            });
+                services.AddHeraldRedisStreams(hub.Redis.ConnectionString, o =>
+                {
+                    o.ChannelPrefix = hub.Redis.ChannelPrefix;
+                    o.OutageBufferSize = hub.Redis.OutageBufferSize;
+                });
+            }
+            else
+            {
+                services.AddHeraldRedis(hub.Redis.ConnectionString, o =>
+                {
+                    o.ChannelPrefix = hub.Redis.ChannelPrefix;
+                    o.OutageBufferSize = hub.Redis.OutageBufferSize;
+                });
+            }
+
             services.AddServerSentEventsRedisHistory(hub.Redis.ConnectionString, o => o.KeyPrefix = hub.Redis.ChannelPrefix + ":sse");
 
             // Sessions shared by every hub on this Redis: a socket reconnecting to another hub with its herald.sid
