@@ -112,9 +112,20 @@ public sealed partial class RedisStreamsMessageBus : IBufferingMessageBus, ISubs
         }
 
         RedisLog.StreamsBusStarted(_logger, NodeName, string.Join(", ", _streams.Select(s => s.KeyName)), connection.Options.ToString());
+        _metrics = RedisMetrics.Track(NodeName, name => name switch
+        {
+            "published" => Counters.Published,
+            "buffered" => Counters.Buffered,
+            "replayed" => Counters.Replayed,
+            "dropped" => Counters.Dropped,
+            "missed" => Counters.Missed,
+            _ => null,
+        });
         _monitor = Task.Run(MonitorAsync);
         _readers = [.. _streams.Select(s => Task.Run(() => ReadLoopAsync(s)))];
     }
+
+    private readonly IDisposable _metrics;
 
     /// <inheritdoc />
     public string NodeName { get; }
@@ -677,6 +688,7 @@ public sealed partial class RedisStreamsMessageBus : IBufferingMessageBus, ISubs
         await _shutdown.CancelAsync().ConfigureAwait(false);
         await _monitor.ConfigureAwait(false);
         await Task.WhenAll(_readers).ConfigureAwait(false);
+        _metrics.Dispose();
         if (_options.ResumeAfterRestart)
         {
             await StoreOffsetsAsync().ConfigureAwait(false);
