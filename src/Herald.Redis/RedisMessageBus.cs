@@ -50,8 +50,7 @@ public sealed partial class RedisMessageBus : IBufferingMessageBus, ISubscriptio
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _receivers = new(StringComparer.Ordinal);
     private int _receiverChannels;
     private readonly IDisposable _metrics;
-    private long _unreachableSince = -1;
-    private long _unreachableLogged;
+    private readonly RedisUnreachableWarning _unreachable;
 
     /// <summary>Creates the bus on its own connection (<see cref="RedisMessageBusOptions.Connection"/>) and starts connecting in the background.</summary>
     /// <param name="node">This process.</param>
@@ -92,6 +91,7 @@ public sealed partial class RedisMessageBus : IBufferingMessageBus, ISubscriptio
         _connection = connection;
         RedisLog.BusStarted(_logger, NodeName, o.ChannelPrefix, connection.Options.ToString());
         _metrics = RedisMetrics.Track(NodeName, Counters);
+        _unreachable = new RedisUnreachableWarning(_logger, connection.Options.TimeProvider, connection.Options.ToString(), o.UnreachableWarningInterval);
         _monitor = Task.Run(MonitorAsync);
     }
 
@@ -587,11 +587,11 @@ public sealed partial class RedisMessageBus : IBufferingMessageBus, ISubscriptio
         if (!IsReachable(multiplexer, subscriber))
         {
             SetState(_wasConnected ? MessageBusState.Disconnected : MessageBusState.Connecting, _lastError);
-            WarnUnreachable();
+            _unreachable.Unreachable(_lastError, Fate());
             return;
         }
 
-        _unreachableSince = -1;
+        _unreachable.Reachable();
 
         if (IsSharded is null)
         {
@@ -627,7 +627,7 @@ public sealed partial class RedisMessageBus : IBufferingMessageBus, ISubscriptio
         {
             _lastError = e;
             SetState(_wasConnected ? MessageBusState.Disconnected : MessageBusState.Connecting, e);
-            WarnUnreachable();
+            _unreachable.Unreachable(_lastError, Fate());
             return;
         }
 
@@ -647,29 +647,7 @@ public sealed partial class RedisMessageBus : IBufferingMessageBus, ISubscriptio
         }
     }
 
-    /// <summary>
-    /// While Redis cannot be reached (at start or after an outage): one Warning line at once and then every
-    /// <see cref="RedisMessageBusOptions.UnreachableWarningInterval"/>, with how long it lasts and the last error's
-    /// message (no stack trace: StackExchange.Redis keeps reconnecting, nothing is wrong with the process).
-    /// Only the monitor loop calls it.
-    /// </summary>
-    private void WarnUnreachable()
-    {
-        var now = Time.GetTimestamp();
-        if (_unreachableSince < 0)
-        {
-            _unreachableSince = now;
-        }
-        else if (Time.GetElapsedTime(_unreachableLogged, now) < _outageOptions.UnreachableWarningInterval)
-        {
-            return;
-        }
-
-        _unreachableLogged = now;
-        var error = _lastError?.Message is { } message ? message.Split('\n', 2)[0].Trim() : "no connection yet";
-        RedisLog.Unreachable(_logger, _connection.Options.ToString(), (int)Time.GetElapsedTime(_unreachableSince, now).TotalSeconds, Fate(), error);
-    }
-
+    /// <summary>What happens to publications while Redis is unreachable (the Warning says it).</summary>
     private string Fate() => !_wasConnected ? "refused once a connection attempt has failed (counted in Failed)"
         : BuffersWhileDisconnected ? $"kept in the outage buffer (up to {_outageOptions.OutageBufferSize}; beyond it dropped and counted in Dropped)"
         : "dropped (counted in Dropped)";
