@@ -121,11 +121,13 @@ public sealed partial class RedisStreamsMessageBus : IBufferingMessageBus, ISubs
             "missed" => Counters.Missed,
             _ => null,
         });
+        _unreachable = new RedisUnreachableWarning(_logger, connection.Options.TimeProvider, connection.Options.ToString(), o.UnreachableWarningInterval);
         _monitor = Task.Run(MonitorAsync);
         _readers = [.. _streams.Select(s => Task.Run(() => ReadLoopAsync(s)))];
     }
 
     private readonly IDisposable _metrics;
+    private readonly RedisUnreachableWarning _unreachable;
 
     /// <inheritdoc />
     public string NodeName { get; }
@@ -622,6 +624,9 @@ public sealed partial class RedisStreamsMessageBus : IBufferingMessageBus, ISubs
         {
             var disconnected = WasConnected;
             SetState(disconnected ? MessageBusState.Disconnected : MessageBusState.Connecting, _lastError);
+            _unreachable.Unreachable(_lastError, !disconnected ? "refused once a connection attempt has failed"
+                : BuffersWhileDisconnected ? $"kept in the outage buffer (up to {_options.OutageBufferSize}; beyond it dropped and counted in Dropped)"
+                : "dropped (counted in Dropped)");
             if (disconnected)
             {
                 lock (_gate)
@@ -633,6 +638,7 @@ public sealed partial class RedisStreamsMessageBus : IBufferingMessageBus, ISubs
             return;
         }
 
+        _unreachable.Reachable();
         SetState(MessageBusState.Connected, null);
         lock (_gate)
         {
