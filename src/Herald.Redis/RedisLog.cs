@@ -38,6 +38,9 @@ internal static partial class RedisLog
     [LoggerMessage(2011, LogLevel.Warning, "Redis is back, but {Count} deliveries of the replayed publications were lost: fewer subscribers than before the outage (a node that had not resubscribed in time, or is gone). Counted in Undelivered.")]
     public static partial void OutageUndelivered(ILogger logger, long count);
 
+    [LoggerMessage(2012, LogLevel.Warning, "Redis at {Endpoints} is unreachable ({Seconds} s so far; last error: {Error}); StackExchange.Redis keeps reconnecting; until then publications are {Publications}.")]
+    public static partial void Unreachable(ILogger logger, string endpoints, int seconds, string publications, string error);
+
     [LoggerMessage(2010, LogLevel.Information, "Redis message bus: {Mode} pub/sub ({Reason}).")]
     public static partial void PubSubMode(ILogger logger, string mode, string reason);
 

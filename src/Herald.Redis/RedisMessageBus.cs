@@ -49,6 +49,8 @@ public sealed partial class RedisMessageBus : IBufferingMessageBus, ISubscriptio
     private const int MaxTrackedChannels = 10_000;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _receivers = new(StringComparer.Ordinal);
     private int _receiverChannels;
+    private readonly IDisposable _metrics;
+    private readonly RedisUnreachableWarning _unreachable;
 
     /// <summary>Creates the bus on its own connection (<see cref="RedisMessageBusOptions.Connection"/>) and starts connecting in the background.</summary>
     /// <param name="node">This process.</param>
@@ -88,6 +90,8 @@ public sealed partial class RedisMessageBus : IBufferingMessageBus, ISubscriptio
 
         _connection = connection;
         RedisLog.BusStarted(_logger, NodeName, o.ChannelPrefix, connection.Options.ToString());
+        _metrics = RedisMetrics.Track(NodeName, Counters);
+        _unreachable = new RedisUnreachableWarning(_logger, connection.Options.TimeProvider, connection.Options.ToString(), o.UnreachableWarningInterval);
         _monitor = Task.Run(MonitorAsync);
     }
 
@@ -583,8 +587,11 @@ public sealed partial class RedisMessageBus : IBufferingMessageBus, ISubscriptio
         if (!IsReachable(multiplexer, subscriber))
         {
             SetState(_wasConnected ? MessageBusState.Disconnected : MessageBusState.Connecting, _lastError);
+            _unreachable.Unreachable(_lastError, Fate());
             return;
         }
+
+        _unreachable.Reachable();
 
         if (IsSharded is null)
         {
@@ -620,6 +627,7 @@ public sealed partial class RedisMessageBus : IBufferingMessageBus, ISubscriptio
         {
             _lastError = e;
             SetState(_wasConnected ? MessageBusState.Disconnected : MessageBusState.Connecting, e);
+            _unreachable.Unreachable(_lastError, Fate());
             return;
         }
 
@@ -638,6 +646,11 @@ public sealed partial class RedisMessageBus : IBufferingMessageBus, ISubscriptio
             DrainIfBuffered();
         }
     }
+
+    /// <summary>What happens to publications while Redis is unreachable (the Warning says it).</summary>
+    private string Fate() => !_wasConnected ? "refused once a connection attempt has failed (counted in Failed)"
+        : BuffersWhileDisconnected ? $"kept in the outage buffer (up to {_outageOptions.OutageBufferSize}; beyond it dropped and counted in Dropped)"
+        : "dropped (counted in Dropped)";
 
     /// <summary>A primary is connected for commands, and the subscriber connection is up.</summary>
     private static bool IsReachable(IConnectionMultiplexer multiplexer, ISubscriber subscriber)
@@ -753,6 +766,7 @@ public sealed partial class RedisMessageBus : IBufferingMessageBus, ISubscriptio
 
         await _shutdown.CancelAsync().ConfigureAwait(false);
         await _monitor.ConfigureAwait(false);
+        _metrics.Dispose();
         ChannelMessageQueue[] queues;
         lock (_subscribeLock)
         {

@@ -112,9 +112,22 @@ public sealed partial class RedisStreamsMessageBus : IBufferingMessageBus, ISubs
         }
 
         RedisLog.StreamsBusStarted(_logger, NodeName, string.Join(", ", _streams.Select(s => s.KeyName)), connection.Options.ToString());
+        _metrics = RedisMetrics.Track(NodeName, name => name switch
+        {
+            "published" => Counters.Published,
+            "buffered" => Counters.Buffered,
+            "replayed" => Counters.Replayed,
+            "dropped" => Counters.Dropped,
+            "missed" => Counters.Missed,
+            _ => null,
+        });
+        _unreachable = new RedisUnreachableWarning(_logger, connection.Options.TimeProvider, connection.Options.ToString(), o.UnreachableWarningInterval);
         _monitor = Task.Run(MonitorAsync);
         _readers = [.. _streams.Select(s => Task.Run(() => ReadLoopAsync(s)))];
     }
+
+    private readonly IDisposable _metrics;
+    private readonly RedisUnreachableWarning _unreachable;
 
     /// <inheritdoc />
     public string NodeName { get; }
@@ -685,6 +698,9 @@ public sealed partial class RedisStreamsMessageBus : IBufferingMessageBus, ISubs
         {
             var disconnected = WasConnected;
             SetState(disconnected ? MessageBusState.Disconnected : MessageBusState.Connecting, _lastError);
+            _unreachable.Unreachable(_lastError, !disconnected ? "refused once a connection attempt has failed"
+                : BuffersWhileDisconnected ? $"kept in the outage buffer (up to {_options.OutageBufferSize}; beyond it dropped and counted in Dropped)"
+                : "dropped (counted in Dropped)");
             if (disconnected)
             {
                 lock (_gate)
@@ -696,6 +712,7 @@ public sealed partial class RedisStreamsMessageBus : IBufferingMessageBus, ISubs
             return;
         }
 
+        _unreachable.Reachable();
         SetState(MessageBusState.Connected, null);
         lock (_gate)
         {
@@ -751,6 +768,7 @@ public sealed partial class RedisStreamsMessageBus : IBufferingMessageBus, ISubs
         await _shutdown.CancelAsync().ConfigureAwait(false);
         await _monitor.ConfigureAwait(false);
         await Task.WhenAll(_readers).ConfigureAwait(false);
+        _metrics.Dispose();
         if (_options.ResumeAfterRestart)
         {
             await StoreOffsetsAsync().ConfigureAwait(false);

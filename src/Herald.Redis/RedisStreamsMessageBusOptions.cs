@@ -63,6 +63,12 @@ public sealed class RedisStreamsMessageBusOptions
     /// bound on how late <see cref="Herald.Messaging.IMessageBus.State"/> (and so <c>/readyz</c>) follows them.
     /// </summary>
     public TimeSpan StateCheckInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// While Redis cannot be reached (at start or during an outage) the bus logs one Warning line (event 2012, no stack
+    /// trace) at once and then every this often (5 s).
+    /// </summary>
+    public TimeSpan UnreachableWarningInterval { get; set; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>Counters of a <see cref="RedisStreamsMessageBus"/> (monotonic, thread-safe).</summary>

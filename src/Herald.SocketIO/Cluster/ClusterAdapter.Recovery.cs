@@ -149,7 +149,15 @@ public partial class ClusterAdapter
         }
         catch (Exception e)
         {
-            ClusterAdapterLog.PublishFailed(_logger, Namespace.Name, envelope.Kind, e);
+            if (e is MessageBusException)
+            {
+                ClusterAdapterLog.PublishUnavailable(_logger, Namespace.Name, envelope.Kind, e.Message);
+            }
+            else
+            {
+                ClusterAdapterLog.PublishFailed(_logger, Namespace.Name, envelope.Kind, e);
+            }
+
             if (_inFlight.TryRemove(offset, out var own))
             {
                 DeliverOwn(own.Packet, own.Options);

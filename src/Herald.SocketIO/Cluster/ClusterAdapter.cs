@@ -245,8 +245,8 @@ public partial class ClusterAdapter : InMemoryAdapter
     {
         var state = _bus.State;
         if (state is MessageBusState.Disposed
-            || (state is MessageBusState.Disconnected
-                && (_bus is not IBufferingMessageBus { BuffersWhileDisconnected: true } || envelope.Kind == ClusterEnvelopeKinds.Heartbeat)))
+            || (state is not MessageBusState.Connected && envelope.Kind == ClusterEnvelopeKinds.Heartbeat)
+            || (state is MessageBusState.Disconnected && _bus is not IBufferingMessageBus { BuffersWhileDisconnected: true }))
         {
             ClusterAdapterLog.PublishSkipped(_logger, Namespace.Name, state.ToString(), envelope.Kind);
             return false;
@@ -264,6 +264,11 @@ public partial class ClusterAdapter : InMemoryAdapter
         {
             ClusterEnvelopeCodec.Write(buffer, envelope);
             await _bus.PublishAsync(channel, buffer.WrittenMemory).ConfigureAwait(false);
+        }
+        catch (MessageBusException e)
+        {
+            // The bus says why (Redis unreachable, not reached yet): a line, not a stack trace; the bus logs the outage.
+            ClusterAdapterLog.PublishUnavailable(_logger, Namespace.Name, envelope.Kind, e.Message);
         }
         catch (Exception e)
         {

@@ -10,6 +10,9 @@ internal static partial class ClusterAdapterLog
     [LoggerMessage(101, LogLevel.Warning, "Cluster adapter of {Namespace}: publishing a '{Kind}' envelope failed; other nodes miss it.", EventName = "PublishFailed")]
     public static partial void PublishFailed(ILogger logger, string @namespace, string kind, Exception exception);
 
+    [LoggerMessage(108, LogLevel.Warning, "Cluster adapter of {Namespace}: publishing a '{Kind}' envelope failed, other nodes miss it: {Reason}", EventName = "PublishUnavailable")]
+    public static partial void PublishUnavailable(ILogger logger, string @namespace, string kind, string reason);
+
     [LoggerMessage(102, LogLevel.Debug, "Cluster adapter of {Namespace}: the bus is {State}, '{Kind}' stays on this node.", EventName = "PublishSkipped")]
     public static partial void PublishSkipped(ILogger logger, string @namespace, string state, string kind);
 
