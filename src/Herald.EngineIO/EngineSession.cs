@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Herald.EngineIO.WebSockets;
 using Herald.Protocol.EngineIO;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
 namespace Herald.EngineIO;
@@ -39,6 +40,7 @@ internal sealed partial class EngineSession : EngineConnection, IThreadPoolWorkI
     private string _closeReason = EngineCloseReasons.ForcedClose;
     private bool _clientClosed;
     private int _listenerNotified;
+    private volatile IHeaderDictionary? _currentHeaders;
 
     // Heartbeat: the next ping is due at anchor + interval; the session times out at anchor + interval + timeout.
     // The anchor moves on every pong (the reference server schedules the next ping when the pong arrives).
@@ -73,6 +75,8 @@ internal sealed partial class EngineSession : EngineConnection, IThreadPoolWorkI
     }
 
     public override EngineRequestInfo Request { get; }
+
+    public override IHeaderDictionary CurrentRequestHeaders => _currentHeaders ?? Request.Headers;
 
     public override bool IsConnected => _state == SessionState.Open;
 
@@ -128,6 +132,7 @@ internal sealed partial class EngineSession : EngineConnection, IThreadPoolWorkI
             probe = _probeSocket;
             _probeSocket = null;
             _upgrade = UpgradeState.None;
+            StopUpgradeCheckLocked();
         }
 
         // Remember before removing: a GET that misses the session must already find the grace entry.

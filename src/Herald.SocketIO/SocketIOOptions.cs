@@ -9,6 +9,14 @@ public sealed class SocketIOOptions
     /// <summary>How long a new Engine.IO connection may stay without joining a namespace before it is closed (45 s like socket.io).</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(45);
 
+    /// <summary>
+    /// Serve the browser client (socket.io-client 4.8.4's <c>socket.io.min.js</c>, <c>socket.io.js</c> and their source
+    /// maps) under the endpoint's path, as Node's <c>serveClient</c> (true, as on Node): <c>/socket.io/socket.io.min.js</c>,
+    /// with <c>ETag</c> (the client version), <c>Cache-Control: public, max-age=0</c>, 304 on a matching
+    /// <c>If-None-Match</c> and brotli or gzip when the browser accepts it.
+    /// </summary>
+    public bool ServeClient { get; set; } = true;
+
     /// <summary>Remove a dynamic child namespace (and its adapter) when its last socket leaves.</summary>
     public bool CleanupEmptyChildNamespaces { get; set; }
 

@@ -14,6 +14,10 @@ builder.Services.AddSocketIO(o =>
 {
     o.ConnectTimeout = TimeSpan.FromSeconds(5);
 
+    // Engine.IO's initial_headers / headers (tests/interop/test/fidelity.test.js).
+    o.Engine.OnInitialHeaders = context => context.Response.Headers["x-initial"] = "1";
+    o.Engine.OnHeaders = context => context.Response.Headers["x-every"] = "1";
+
     // Connection-state recovery (tests/interop/test/recovery.test.js): HERALD_RECOVERY=1.
     if (Environment.GetEnvironmentVariable("HERALD_RECOVERY") == "1")
     {
@@ -186,6 +190,33 @@ io.OnConnection(socket =>
         socket.Connection.Close();
         return ValueTask.CompletedTask;
     });
+    // Issue 15 (tests/interop/test/fidelity.test.js): flush then close, the handshake as Node serialises it, the
+    // query with case-sensitive keys, the headers of the request that carried the packet.
+    socket.On<int>("emit-then-close", count =>
+    {
+        for (var i = 1; i <= count; i++)
+        {
+            socket.Emit("n", i);
+        }
+
+        socket.Connection.Close();
+    });
+    socket.On("disconnect-and-close", (SocketEvent _) =>
+    {
+        socket.Disconnect(close: true);
+        return ValueTask.CompletedTask;
+    });
+    socket.On("handshake", (SocketEvent e) =>
+    {
+        e.Ack(socket.Handshake);
+        return ValueTask.CompletedTask;
+    });
+    socket.On("handshake-query", (SocketEvent e) =>
+    {
+        e.Ack(socket.Handshake.Query.ToDictionary(p => p.Key, p => p.Value.ToString()));
+        return ValueTask.CompletedTask;
+    });
+    socket.On<string>("current-header", (name, ack) => ack(socket.Connection.CurrentRequestHeaders[name].ToString()));
     socket.On("disconnect-me", (SocketEvent _) =>
     {
         socket.Disconnect();
