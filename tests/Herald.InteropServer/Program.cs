@@ -233,10 +233,48 @@ custom.OnConnection(socket =>
 
 io.Of("/admin").Use((_, _) => throw new ConnectionRejectedException("forbidden"));
 
+// A second endpoint with the MessagePack parser (socket.io-msgpack-parser clients; tests/interop/test/msgpack.test.js).
+MapMsgPackEndpoint(app);
+
 var dynamic = io.Of(new Regex(@"^/dyn-\d+$"));
 dynamic.OnConnection(socket => socket.Emit("hello-dyn", socket.Namespace.Name));
 
 app.Run();
+
+static void MapMsgPackEndpoint(WebApplication app)
+{
+    var options = new SocketIOOptions { Parser = SocketIOParser.MessagePack };
+    options.Engine.Path = "/msgpack/";
+    var loggers = app.Services.GetRequiredService<ILoggerFactory>();
+    var mp = new SocketIOServer(options, loggers);
+    app.MapEngineIO(new Herald.EngineIO.EngineIOServer(options.Engine, mp, loggers));
+    mp.OnConnection(socket =>
+    {
+        socket.Emit("hello", new { id = socket.Id, bytes = new byte[] { 1, 2, 3 }, n = 1.5, big = 1L << 40, neg = -7, nothing = (string?)null });
+        socket.On("echo", (SocketEvent e) =>
+        {
+            e.Ack(e.GetRelayArgs());
+            return ValueTask.CompletedTask;
+        });
+        socket.On<byte[]>("echo-binary", (bytes, ack) => ack(bytes));
+        socket.On<string>("join", async (room, ack) =>
+        {
+            await socket.Join(room);
+            ack();
+        });
+        socket.On<RoomRequest>("broadcast-room", (req, ack) =>
+        {
+            socket.To(req.Room).Emit("room-msg", req.Data, new byte[] { 9, 9 });
+            ack();
+        });
+        socket.On<string>("ask-client", async (name, ack) =>
+        {
+            var reply = await socket.Timeout(TimeSpan.FromSeconds(5)).EmitWithAckAsync<string>(name, "question");
+            ack(reply);
+        });
+    });
+    mp.Of("/custom").OnConnection(socket => socket.Emit("hello-custom", socket.Namespace.Name, socket.Handshake.Auth));
+}
 
 // /sse-test/send?to=a&to=b&event=e (body: data text; no `to`: everyone), /close?to=..., /disconnect?client=...
 static void MapSseTest(WebApplication app)
