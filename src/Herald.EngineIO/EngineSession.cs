@@ -122,6 +122,12 @@ internal sealed partial class EngineSession : EngineConnection, IThreadPoolWorkI
             }
 
             rememberPoll = clientClosed && _webSocket is null && !_pollActive;
+            if (rememberPoll)
+            {
+                // Under the lock: a GET admitted right after it is released must already find the grace entry
+                // (remembering after the release left a window where that GET answered 400 unknown sid).
+                _server.RememberClientClosedPoll(Id);
+            }
 
             _state = SessionState.Closed;
             _closeReason = reason;
@@ -135,12 +141,7 @@ internal sealed partial class EngineSession : EngineConnection, IThreadPoolWorkI
             StopUpgradeCheckLocked();
         }
 
-        // Remember before removing: a GET that misses the session must already find the grace entry.
-        if (rememberPoll)
-        {
-            _server.RememberClientClosedPoll(Id);
-        }
-
+        // (Remembered above, before removing: a GET that misses the session must already find the grace entry.)
         _server.Remove(this);
 
         Volatile.Read(ref _signal)?.Writer.TryComplete();
