@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Http;
+
 namespace Herald.EngineIO;
 
 /// <summary>
@@ -22,6 +24,14 @@ public abstract class EngineConnection
 
     /// <summary>What the opening HTTP request carried (headers, query, address, user).</summary>
     public abstract EngineRequestInfo Request { get; }
+
+    /// <summary>
+    /// The headers of the latest HTTP request of this session (a copy, safe to keep): during
+    /// <see cref="IEngineConnectionListener.OnMessage"/> for a packet that came in a long-polling POST, that POST's
+    /// headers; over WebSocket, the headers of the request that opened or upgraded to the WebSocket. Starts as
+    /// <see cref="EngineRequestInfo.Headers"/> of <see cref="Request"/> (the opening request).
+    /// </summary>
+    public virtual IHeaderDictionary CurrentRequestHeaders => Request.Headers;
 
     /// <summary>True until the session is closed.</summary>
     public abstract bool IsConnected { get; }

@@ -98,6 +98,20 @@ public sealed class EngineIOOptions
     /// </summary>
     public Func<HttpContext, ValueTask<(bool Allowed, string? Message)>>? AllowRequest { get; set; }
 
+    /// <summary>
+    /// Called on the handshake request (the one that opens a session, polling or WebSocket) before its answer is
+    /// written: add response headers with <c>context.Response.Headers</c>, for example a cookie (engine.io's
+    /// <c>initial_headers</c> event). Runs before <see cref="OnHeaders"/>. Not called for refused requests.
+    /// </summary>
+    public Action<HttpContext>? OnInitialHeaders { get; set; }
+
+    /// <summary>
+    /// Called on every request of a session before its answer is written (the handshake, each polling GET and POST,
+    /// the WebSocket upgrade): add response headers with <c>context.Response.Headers</c> (engine.io's
+    /// <c>headers</c> event). Not called for refused requests (unknown session, bad request).
+    /// </summary>
+    public Action<HttpContext>? OnHeaders { get; set; }
+
     /// <summary>The clock for heartbeats and timeouts (tests inject a manual one).</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 

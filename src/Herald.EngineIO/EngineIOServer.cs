@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Primitives;
 
 namespace Herald.EngineIO;
@@ -164,6 +165,8 @@ public sealed partial class EngineIOServer : IAsyncDisposable
                     return;
                 }
 
+                var upgradeHeaders = CopyHeaders(request.Headers);
+                Options.OnHeaders?.Invoke(context);
                 ServerWebSocket webSocket;
                 try
                 {
@@ -176,7 +179,7 @@ public sealed partial class EngineIOServer : IAsyncDisposable
 
                 await using (webSocket)
                 {
-                    await session.RunUpgradeAsync(webSocket, context.RequestAborted);
+                    await session.RunUpgradeAsync(webSocket, WantsBase64(query), upgradeHeaders, context.RequestAborted);
                 }
             }
             else if (HttpMethods.IsGet(request.Method))
@@ -227,6 +230,8 @@ public sealed partial class EngineIOServer : IAsyncDisposable
         var id = NewSessionId();
         var info = CaptureRequest(context);
         SetCookie(context, id);
+        Options.OnInitialHeaders?.Invoke(context);
+        Options.OnHeaders?.Invoke(context);
 
         var openPacket = new ArrayBufferWriter<byte>(256);
         EnginePacketWriter.WriteOpen(openPacket, id, webSocket ? [] : _handshakeUpgrades,
@@ -261,7 +266,7 @@ public sealed partial class EngineIOServer : IAsyncDisposable
             }
 
             OpenSession(session);
-            await session.RunWebSocketAsync(socket, context.RequestAborted);
+            await session.RunWebSocketAsync(socket, WantsBase64(context.Request.Query), context.RequestAborted);
         }
         else
         {
@@ -359,25 +364,51 @@ public sealed partial class EngineIOServer : IAsyncDisposable
         return Base64Url.EncodeToString(bytes);
     }
 
-    private EngineRequestInfo CaptureRequest(HttpContext context)
+    /// <summary>Whether a transport's request asks for base64 (<c>b64</c> present and not empty, as the reference server reads it).</summary>
+    private static bool WantsBase64(IQueryCollection query) => query.TryGetValue("b64", out var b64) && !StringValues.IsNullOrEmpty(b64) && b64[0]!.Length > 0;
+
+    /// <summary>
+    /// A copy of request headers (Kestrel reuses the request's own collection for the next request), sized exactly
+    /// so that a long-lived session does not keep a half-empty entry array.
+    /// </summary>
+    internal static HeaderDictionary CopyHeaders(IHeaderDictionary source)
     {
-        var request = context.Request;
-        // Copied (the request's own collections are reused by Kestrel for the next request), sized exactly so
-        // that a long-lived session does not keep a half-empty entry array.
-        var headers = new HeaderDictionary(request.Headers.Count);
-        foreach (var header in request.Headers)
+        var headers = new HeaderDictionary(source.Count);
+        foreach (var header in source)
         {
             headers[header.Key] = header.Value;
         }
 
-        var requestQuery = request.Query;
-        var query = new Dictionary<string, StringValues>(requestQuery.Count, StringComparer.OrdinalIgnoreCase);
-        foreach (var pair in requestQuery)
+        return headers;
+    }
+
+    /// <summary>
+    /// The query string with case-sensitive keys, as Node's <c>querystring</c> parses it (ASP.NET Core's own
+    /// <see cref="HttpRequest.Query"/> merges <c>Token</c> and <c>token</c>); a repeated key keeps every value.
+    /// </summary>
+    internal static QueryCollection ParseQuery(QueryString queryString)
+    {
+        var query = new Dictionary<string, StringValues>(StringComparer.Ordinal);
+        if (queryString.HasValue)
         {
-            query[pair.Key] = pair.Value;
+            foreach (var pair in new QueryStringEnumerable(queryString.Value))
+            {
+                var name = pair.DecodeName().ToString();
+                var value = pair.DecodeValue().ToString();
+                query[name] = query.TryGetValue(name, out var existing) ? StringValues.Concat(existing, value) : new StringValues(value);
+            }
         }
 
-        return new EngineRequestInfo(headers, new QueryCollection(query), context.Connection.RemoteIpAddress, context.User,
+        query.TrimExcess();
+        return new QueryCollection(query);
+    }
+
+    private EngineRequestInfo CaptureRequest(HttpContext context)
+    {
+        var request = context.Request;
+        var headers = CopyHeaders(request.Headers);
+        var query = ParseQuery(request.QueryString);
+        return new EngineRequestInfo(headers, query, context.Connection.RemoteIpAddress, context.User,
             request.IsHttps, string.Concat(request.PathBase.Value, request.Path.Value, request.QueryString.Value), _time.GetUtcNow());
     }
 

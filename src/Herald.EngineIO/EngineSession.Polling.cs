@@ -44,6 +44,7 @@ internal sealed partial class EngineSession
             return;
         }
 
+        _server.Options.OnHeaders?.Invoke(context);
         OutboundPacket[]? batch = null;
         var count = 0;
         var finishClose = false;
@@ -63,9 +64,12 @@ internal sealed partial class EngineSession
                         break;
                     }
 
-                    if (_upgrade == UpgradeState.Probed)
+                    if (_upgrade == UpgradeState.Probed && _upgradeNoopDue && _queue.Count == 0)
                     {
-                        // The client probed a WebSocket: end this poll with a noop; what is queued waits for the WebSocket.
+                        // The client probed a WebSocket and the upgrade check ticked: end this poll with a noop so the
+                        // client can pause polling and send the upgrade. Until that tick, what is queued goes on this
+                        // poll, as on the reference server.
+                        _upgradeNoopDue = false;
                         single = s_noop;
                         answeredNoopDuringUpgrade = true;
                         break;
@@ -151,6 +155,9 @@ internal sealed partial class EngineSession
             return;
         }
 
+        // The packets of this POST are handled with its headers as the current ones (CurrentRequestHeaders).
+        _currentHeaders = EngineIOServer.CopyHeaders(context.Request.Headers);
+        _server.Options.OnHeaders?.Invoke(context);
         try
         {
             var max = _server.Options.MaxHttpBufferSize;

@@ -1,6 +1,8 @@
 using System.Buffers;
+using System.Buffers.Text;
 using Herald.EngineIO.WebSockets;
 using Herald.Protocol.EngineIO;
+using Microsoft.AspNetCore.Http;
 
 namespace Herald.EngineIO;
 
@@ -24,16 +26,28 @@ internal sealed partial class EngineSession
     // A batch bigger than this is written in several chunks (each one flush) rather than one big rented buffer.
     private const int MaxWriteChunk = 64 * 1024;
 
+    // Engine.IO's upgrade check: after a successful probe, a noop ends the waiting GET on the next tick of this
+    // period (the reference server's upgrade-check interval), not at once, so that a packet queued meanwhile
+    // still goes out on that GET as it does on Node.
+    private static readonly TimeSpan s_upgradeCheckInterval = TimeSpan.FromMilliseconds(100);
+
     private UpgradeState _upgrade;
     private ServerWebSocket? _probeSocket;
     private long _upgradeDeadline;
+    private ITimer? _upgradeCheckTimer;
+    private bool _upgradeNoopDue;
+
+    // The client asked for base64 (b64 in the WebSocket request's query, engine.io-client's forceBase64): binary
+    // messages go out as "b<base64>" text frames, as the reference server does for such a transport.
+    private bool _webSocketBase64;
 
     /// <summary>Runs the session over <paramref name="webSocket"/> until it closes (the WebSocket request lasts that long).</summary>
-    internal async Task RunWebSocketAsync(ServerWebSocket webSocket, CancellationToken requestAborted)
+    internal async Task RunWebSocketAsync(ServerWebSocket webSocket, bool base64, CancellationToken requestAborted)
     {
         // From here on, queuing a packet schedules the drain (before, the open packet had to go out first).
         lock (_lock)
         {
+            _webSocketBase64 = base64;
             _writer = webSocket;
         }
 
@@ -62,7 +76,7 @@ internal sealed partial class EngineSession
     /// A WebSocket opened with the sid of a polling session: the upgrade. Returns once the WebSocket ends,
     /// either as the session's transport or as a failed probe (the session then goes on polling).
     /// </summary>
-    internal async Task RunUpgradeAsync(ServerWebSocket webSocket, CancellationToken requestAborted)
+    internal async Task RunUpgradeAsync(ServerWebSocket webSocket, bool base64, IHeaderDictionary headers, CancellationToken requestAborted)
     {
         var accepted = false;
         lock (_lock)
@@ -109,11 +123,11 @@ internal sealed partial class EngineSession
                             if (_upgrade == UpgradeState.Probing && ReferenceEquals(_probeSocket, webSocket))
                             {
                                 _upgrade = UpgradeState.Probed;
+                                _upgradeCheckTimer?.Dispose();
+                                _upgradeCheckTimer = _server.Options.TimeProvider.CreateTimer(
+                                    static state => ((EngineSession)state!).OnUpgradeCheck(), this, s_upgradeCheckInterval, s_upgradeCheckInterval);
                             }
                         }
-
-                        // Wakes a pending GET, which answers the noop.
-                        Signal();
                     }
                     else if (type == EnginePacketType.Upgrade)
                     {
@@ -125,6 +139,8 @@ internal sealed partial class EngineSession
                                 _webSocket = webSocket;
                                 _probeSocket = null;
                                 _upgrade = UpgradeState.None;
+                                StopUpgradeCheckLocked();
+                                _currentHeaders = headers;
                                 upgraded = true;
                             }
                         }
@@ -158,6 +174,7 @@ internal sealed partial class EngineSession
                 {
                     _probeSocket = null;
                     _upgrade = UpgradeState.None;
+                    StopUpgradeCheckLocked();
                 }
             }
 
@@ -167,7 +184,36 @@ internal sealed partial class EngineSession
 
         EngineIOLog.Upgraded(_logger, Id);
         Signal();
-        await RunWebSocketAsync(webSocket, requestAborted);
+        await RunWebSocketAsync(webSocket, base64, requestAborted);
+    }
+
+    /// <summary>A tick of the upgrade check: a waiting GET gets its noop (the reference server's check).</summary>
+    private void OnUpgradeCheck()
+    {
+        lock (_lock)
+        {
+            if (_upgrade != UpgradeState.Probed || _state == SessionState.Closed)
+            {
+                return;
+            }
+
+            if (!_pollActive)
+            {
+                // No GET is waiting: the check writes nothing; the next tick looks again.
+                return;
+            }
+
+            _upgradeNoopDue = true;
+        }
+
+        Signal();
+    }
+
+    private void StopUpgradeCheckLocked()
+    {
+        _upgradeCheckTimer?.Dispose();
+        _upgradeCheckTimer = null;
+        _upgradeNoopDue = false;
     }
 
     private async Task ReceiveLoopAsync(ServerWebSocket webSocket, CancellationToken requestAborted)
@@ -202,14 +248,37 @@ internal sealed partial class EngineSession
 
                 try
                 {
-                    if (!EnginePacketParser.TryParseFrame(frame.Span, frame.IsBinary, out var type, out var data))
+                    bool goOn;
+                    var span = frame.Span;
+                    if (!frame.IsBinary && span.Length > 0 && span[0] == (byte)'b')
+                    {
+                        // Binary as base64 text (engine.io-client's forceBase64): the reference parser accepts it on
+                        // every transport.
+                        if (!TryDecodeBase64Message(span[1..], out goOn))
+                        {
+                            Abort(EngineCloseReasons.ParseError, new InvalidDataException("Malformed base64 Engine.IO packet."));
+                            return;
+                        }
+                    }
+                    else if (!EnginePacketParser.TryParseFrame(span, frame.IsBinary, out var type, out var data))
                     {
                         Abort(EngineCloseReasons.ParseError, new InvalidDataException("Malformed Engine.IO packet."));
                         return;
                     }
-
-                    if (!OnPacket(type, data, frame.IsBinary))
+                    else
                     {
+                        goOn = OnPacket(type, data, frame.IsBinary);
+                    }
+
+                    if (!goOn)
+                    {
+                        if (_state == SessionState.Closing)
+                        {
+                            // Close() was called while handling the packet: the drain sends what is queued, then
+                            // the close frame (forced close); meanwhile what the client sends is read and ignored.
+                            continue;
+                        }
+
                         return;
                     }
                 }
@@ -230,6 +299,27 @@ internal sealed partial class EngineSession
         }
     }
 
+    /// <summary>Decodes a <c>b&lt;base64&gt;</c> message and hands it over as binary; false when the base64 is invalid.</summary>
+    private bool TryDecodeBase64Message(ReadOnlySpan<byte> base64, out bool goOn)
+    {
+        goOn = false;
+        var rented = ArrayPool<byte>.Shared.Rent(Math.Max(Base64.GetMaxDecodedFromUtf8Length(base64.Length), 1));
+        try
+        {
+            if (Base64.DecodeFromUtf8(base64, rented, out _, out var written) != OperationStatus.Done)
+            {
+                return false;
+            }
+
+            goOn = OnPacket(EnginePacketType.Message, rented.AsSpan(0, written), isBinary: true);
+            return true;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
     /// <summary>The drain, run on the thread pool (see <see cref="EngineSession"/>).</summary>
     void IThreadPoolWorkItem.Execute() => _ = DrainAsync();
 
@@ -241,6 +331,7 @@ internal sealed partial class EngineSession
     private async Task DrainAsync()
     {
         var webSocket = _writer!;
+        var base64 = _webSocketBase64;
         try
         {
             while (true)
@@ -288,7 +379,7 @@ internal sealed partial class EngineSession
 
                 try
                 {
-                    var pending = WriteBatchAsync(webSocket, batch!, count);
+                    var pending = WriteBatchAsync(webSocket, batch!, count, base64);
                     if (!pending.IsCompletedSuccessfully)
                     {
                         await pending;
@@ -321,8 +412,13 @@ internal sealed partial class EngineSession
     /// Writes a batch of packets: a lone frame as is (no copy), several copied into one pooled buffer and
     /// written with one flush (chunks of <see cref="MaxWriteChunk"/> for very large batches).
     /// </summary>
-    private static ValueTask WriteBatchAsync(ServerWebSocket webSocket, OutboundPacket[] batch, int count)
+    private static ValueTask WriteBatchAsync(ServerWebSocket webSocket, OutboundPacket[] batch, int count, bool base64)
     {
+        if (base64)
+        {
+            return WriteChunkedAsync(webSocket, batch, count, base64: true);
+        }
+
         if (count == 1)
         {
             return webSocket.WriteAsync(FrameOf(batch[0]));
@@ -336,7 +432,7 @@ internal sealed partial class EngineSession
 
         if (total > MaxWriteChunk)
         {
-            return WriteChunkedAsync(webSocket, batch, count);
+            return WriteChunkedAsync(webSocket, batch, count, base64: false);
         }
 
         var buffer = ArrayPool<byte>.Shared.Rent((int)total);
@@ -380,7 +476,7 @@ internal sealed partial class EngineSession
         }
     }
 
-    private static async ValueTask WriteChunkedAsync(ServerWebSocket webSocket, OutboundPacket[] batch, int count)
+    private static async ValueTask WriteChunkedAsync(ServerWebSocket webSocket, OutboundPacket[] batch, int count, bool base64)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(MaxWriteChunk);
         try
@@ -388,7 +484,7 @@ internal sealed partial class EngineSession
             var written = 0;
             for (var i = 0; i < count; i++)
             {
-                var frame = FrameOf(batch[i]);
+                var frame = base64 ? Base64FrameOf(batch[i]) : FrameOf(batch[i]);
                 if (written + frame.Length > buffer.Length && written > 0)
                 {
                     await webSocket.WriteAsync(buffer.AsMemory(0, written));
@@ -419,6 +515,14 @@ internal sealed partial class EngineSession
     private static byte[] FrameOf(OutboundPacket packet) => packet.Message is { } message
         ? WebSocketFrames.GetFrame(message)
         : packet.Type == EnginePacketType.Ping ? s_pingFrame : s_noopFrame;
+
+    /// <summary>
+    /// A packet for a client that asked for base64: a binary message as the text frame <c>b&lt;base64&gt;</c> (its
+    /// polling form, cached on the message), everything else as usual.
+    /// </summary>
+    private static byte[] Base64FrameOf(OutboundPacket packet) => packet.Message is { IsBinary: true }
+        ? WebSocketFrames.Build(WebSocketFrames.OpText, GetPollingForm(packet).Span)
+        : FrameOf(packet);
 
     private async Task CloseQuietlyAsync(ServerWebSocket webSocket, ushort status)
     {

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Herald.EngineIO.WebSockets;
 using Herald.Protocol.EngineIO;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
 namespace Herald.EngineIO;
@@ -39,6 +40,7 @@ internal sealed partial class EngineSession : EngineConnection, IThreadPoolWorkI
     private string _closeReason = EngineCloseReasons.ForcedClose;
     private bool _clientClosed;
     private int _listenerNotified;
+    private volatile IHeaderDictionary? _currentHeaders;
 
     // Heartbeat: the next ping is due at anchor + interval; the session times out at anchor + interval + timeout.
     // The anchor moves on every pong (the reference server schedules the next ping when the pong arrives).
@@ -73,6 +75,8 @@ internal sealed partial class EngineSession : EngineConnection, IThreadPoolWorkI
     }
 
     public override EngineRequestInfo Request { get; }
+
+    public override IHeaderDictionary CurrentRequestHeaders => _currentHeaders ?? Request.Headers;
 
     public override bool IsConnected => _state == SessionState.Open;
 
@@ -118,6 +122,12 @@ internal sealed partial class EngineSession : EngineConnection, IThreadPoolWorkI
             }
 
             rememberPoll = clientClosed && _webSocket is null && !_pollActive;
+            if (rememberPoll)
+            {
+                // Under the lock: a GET admitted right after it is released must already find the grace entry
+                // (remembering after the release left a window where that GET answered 400 unknown sid).
+                _server.RememberClientClosedPoll(Id);
+            }
 
             _state = SessionState.Closed;
             _closeReason = reason;
@@ -128,14 +138,10 @@ internal sealed partial class EngineSession : EngineConnection, IThreadPoolWorkI
             probe = _probeSocket;
             _probeSocket = null;
             _upgrade = UpgradeState.None;
+            StopUpgradeCheckLocked();
         }
 
-        // Remember before removing: a GET that misses the session must already find the grace entry.
-        if (rememberPoll)
-        {
-            _server.RememberClientClosedPoll(Id);
-        }
-
+        // (Remembered above, before removing: a GET that misses the session must already find the grace entry.)
         _server.Remove(this);
 
         Volatile.Read(ref _signal)?.Writer.TryComplete();

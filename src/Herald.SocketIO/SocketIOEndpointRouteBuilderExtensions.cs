@@ -1,5 +1,6 @@
 using Herald.EngineIO;
 using Herald.SocketIO;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -14,7 +15,8 @@ public static class SocketIOEndpointRouteBuilderExtensions
     /// <c>/socket.io/</c>) with the <see cref="SocketIOServer"/> registered by <c>AddSocketIO</c> (or a new
     /// one with default options), and returns that server. <paramref name="configureEndpoint"/> receives the
     /// endpoint builder, for conventions such as <c>RequireAuthorization()</c> (the user then appears in
-    /// <see cref="Handshake.User"/>).
+    /// <see cref="Handshake.User"/>). With <see cref="SocketIOOptions.ServeClient"/> (the default) the browser client
+    /// is served next to it, for example <c>/socket.io/socket.io.min.js</c>.
     /// </summary>
     public static SocketIOServer MapSocketIO(this IEndpointRouteBuilder endpoints, string? path = null,
         Action<IEndpointConventionBuilder>? configureEndpoint = null)
@@ -31,6 +33,17 @@ public static class SocketIOEndpointRouteBuilderExtensions
         var server = new EngineIOServer(engine, io, services.GetService<ILoggerFactory>());
         var endpoint = endpoints.MapEngineIO(server);
         configureEndpoint?.Invoke(endpoint);
+        if (io.Options.ServeClient)
+        {
+            // Node's serveClient: the browser bundle next to the endpoint (no authorization: it is public code).
+            var prefix = engine.Path.TrimEnd('/');
+            foreach (var file in Herald.SocketIO.Internal.ClientBundle.Files)
+            {
+                endpoints.MapMethods(prefix + "/" + file, [HttpMethods.Get, HttpMethods.Head], context => Herald.SocketIO.Internal.ClientBundle.ServeAsync(context, file))
+                    .WithDisplayName("Socket.IO client " + file);
+            }
+        }
+
         return io;
     }
 }

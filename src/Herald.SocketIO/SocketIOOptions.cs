@@ -9,6 +9,22 @@ public sealed class SocketIOOptions
     /// <summary>How long a new Engine.IO connection may stay without joining a namespace before it is closed (45 s like socket.io).</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(45);
 
+    /// <summary>
+    /// Serve the browser client (socket.io-client 4.8.4's <c>socket.io.min.js</c>, <c>socket.io.js</c> and their source
+    /// maps) under the endpoint's path, as Node's <c>serveClient</c> (true, as on Node): <c>/socket.io/socket.io.min.js</c>,
+    /// with <c>ETag</c> (the client version), <c>Cache-Control: public, max-age=0</c>, 304 on a matching
+    /// <c>If-None-Match</c> and brotli or gzip when the browser accepts it.
+    /// </summary>
+    public bool ServeClient { get; set; } = true;
+
+    /// <summary>
+    /// The packet format of this endpoint (socket.io's <c>parser</c> option), the same for every client of it:
+    /// <see cref="SocketIOParser.Default"/> (socket.io-parser, JSON text plus binary attachments) or
+    /// <see cref="SocketIOParser.MessagePack"/> (clients built with <c>parser: require("socket.io-msgpack-parser")</c>).
+    /// To serve both kinds of clients, map two endpoints (two servers on two paths).
+    /// </summary>
+    public SocketIOParser Parser { get; set; } = SocketIOParser.Default;
+
     /// <summary>Remove a dynamic child namespace (and its adapter) when its last socket leaves.</summary>
     public bool CleanupEmptyChildNamespaces { get; set; }
 
@@ -126,4 +142,17 @@ public sealed class SocketIOOptions
 
         return errors;
     }
+}
+
+/// <summary>The Socket.IO packet format of an endpoint (<see cref="SocketIOOptions.Parser"/>).</summary>
+public enum SocketIOParser
+{
+    /// <summary>socket.io-parser: a text packet (JSON) plus one binary message per attachment.</summary>
+    Default,
+
+    /// <summary>
+    /// socket.io-msgpack-parser (npm 3.x): each packet is one binary message, a MessagePack map
+    /// <c>{type, data, nsp, id}</c> with binary inline.
+    /// </summary>
+    MessagePack,
 }

@@ -14,6 +14,10 @@ builder.Services.AddSocketIO(o =>
 {
     o.ConnectTimeout = TimeSpan.FromSeconds(5);
 
+    // Engine.IO's initial_headers / headers (tests/interop/test/fidelity.test.js).
+    o.Engine.OnInitialHeaders = context => context.Response.Headers["x-initial"] = "1";
+    o.Engine.OnHeaders = context => context.Response.Headers["x-every"] = "1";
+
     // Connection-state recovery (tests/interop/test/recovery.test.js): HERALD_RECOVERY=1.
     if (Environment.GetEnvironmentVariable("HERALD_RECOVERY") == "1")
     {
@@ -186,6 +190,33 @@ io.OnConnection(socket =>
         socket.Connection.Close();
         return ValueTask.CompletedTask;
     });
+    // Issue 15 (tests/interop/test/fidelity.test.js): flush then close, the handshake as Node serialises it, the
+    // query with case-sensitive keys, the headers of the request that carried the packet.
+    socket.On<int>("emit-then-close", count =>
+    {
+        for (var i = 1; i <= count; i++)
+        {
+            socket.Emit("n", i);
+        }
+
+        socket.Connection.Close();
+    });
+    socket.On("disconnect-and-close", (SocketEvent _) =>
+    {
+        socket.Disconnect(close: true);
+        return ValueTask.CompletedTask;
+    });
+    socket.On("handshake", (SocketEvent e) =>
+    {
+        e.Ack(socket.Handshake);
+        return ValueTask.CompletedTask;
+    });
+    socket.On("handshake-query", (SocketEvent e) =>
+    {
+        e.Ack(socket.Handshake.Query.ToDictionary(p => p.Key, p => p.Value.ToString()));
+        return ValueTask.CompletedTask;
+    });
+    socket.On<string>("current-header", (name, ack) => ack(socket.Connection.CurrentRequestHeaders[name].ToString()));
     socket.On("disconnect-me", (SocketEvent _) =>
     {
         socket.Disconnect();
@@ -202,10 +233,48 @@ custom.OnConnection(socket =>
 
 io.Of("/admin").Use((_, _) => throw new ConnectionRejectedException("forbidden"));
 
+// A second endpoint with the MessagePack parser (socket.io-msgpack-parser clients; tests/interop/test/msgpack.test.js).
+MapMsgPackEndpoint(app);
+
 var dynamic = io.Of(new Regex(@"^/dyn-\d+$"));
 dynamic.OnConnection(socket => socket.Emit("hello-dyn", socket.Namespace.Name));
 
 app.Run();
+
+static void MapMsgPackEndpoint(WebApplication app)
+{
+    var options = new SocketIOOptions { Parser = SocketIOParser.MessagePack };
+    options.Engine.Path = "/msgpack/";
+    var loggers = app.Services.GetRequiredService<ILoggerFactory>();
+    var mp = new SocketIOServer(options, loggers);
+    app.MapEngineIO(new Herald.EngineIO.EngineIOServer(options.Engine, mp, loggers));
+    mp.OnConnection(socket =>
+    {
+        socket.Emit("hello", new { id = socket.Id, bytes = new byte[] { 1, 2, 3 }, n = 1.5, big = 1L << 40, neg = -7, nothing = (string?)null });
+        socket.On("echo", (SocketEvent e) =>
+        {
+            e.Ack(e.GetRelayArgs());
+            return ValueTask.CompletedTask;
+        });
+        socket.On<byte[]>("echo-binary", (bytes, ack) => ack(bytes));
+        socket.On<string>("join", async (room, ack) =>
+        {
+            await socket.Join(room);
+            ack();
+        });
+        socket.On<RoomRequest>("broadcast-room", (req, ack) =>
+        {
+            socket.To(req.Room).Emit("room-msg", req.Data, new byte[] { 9, 9 });
+            ack();
+        });
+        socket.On<string>("ask-client", async (name, ack) =>
+        {
+            var reply = await socket.Timeout(TimeSpan.FromSeconds(5)).EmitWithAckAsync<string>(name, "question");
+            ack(reply);
+        });
+    });
+    mp.Of("/custom").OnConnection(socket => socket.Emit("hello-custom", socket.Namespace.Name, socket.Handshake.Auth));
+}
 
 // /sse-test/send?to=a&to=b&event=e (body: data text; no `to`: everyone), /close?to=..., /disconnect?client=...
 static void MapSseTest(WebApplication app)

@@ -1,9 +1,10 @@
 // Shared by the page tests: starts the built hub (Herald.Server.dll) on a free port, launches Debian's chromium
-// headless through playwright-core, and opens the demo page with the official browser client served from
-// node_modules (the page loads it from a CDN; the test needs no network). Screenshots go to
+// headless through playwright-core, and opens the pages as they are: every request that does not go to the hub is
+// refused, so a page that needs the internet (a CDN) fails here. The browser client comes from the hub
+// (/socket.io/socket.io.min.js, SocketIOOptions.ServeClient). Screenshots go to
 // artifacts/test-results/screenshots/ (gitignored, kept by CI).
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -11,7 +12,6 @@ import { chromium } from "playwright-core";
 const here = path.dirname(fileURLToPath(import.meta.url)); // tests/browser
 export const root = path.resolve(here, "../..");
 export const shots = path.join(root, "artifacts/test-results/screenshots");
-const clientBundle = readFileSync(path.join(here, "node_modules/socket.io-client/dist/socket.io.min.js"));
 
 function hubDll() {
   for (const cfg of ["Release", "Debug"]) {
@@ -51,11 +51,18 @@ export function launchBrowser() {
   });
 }
 
-/** A new page (own context) with the socket.io client bundle served locally; page errors go to `errors`. */
+/** Refuses every request of `context` that does not go to 127.0.0.1 (the hub): the tests run offline. */
+export async function offline(context, blocked = []) {
+  await context.route((url) => url.hostname !== "127.0.0.1", (route) => {
+    blocked.push(route.request().url());
+    return route.abort("internetdisconnected");
+  });
+}
+
+/** A new page (own context), offline but for the hub; page errors go to `errors`. */
 export async function newPage(browser, name, errors) {
   const context = await browser.newContext();
-  await context.route(/socket\.io(\.min)?\.js$/, (route) =>
-    route.fulfill({ status: 200, contentType: "application/javascript", body: clientBundle }));
+  await offline(context);
   const page = await context.newPage();
   page.on("pageerror", (e) => errors.push(`${name}: ${e.message}`));
   return page;

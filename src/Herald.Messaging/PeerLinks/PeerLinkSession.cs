@@ -23,8 +23,10 @@ internal sealed class PeerLinkSession
     private readonly Dictionary<string, SessionSubscription> _channels = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SessionSubscription> _patterns = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _receiveCts = new();
-    private volatile bool _overflowed;
+    private int _overflowed;
     private volatile bool _ended;
+    private Task? _sending;
+    private Task? _overflowClose;
 
     public PeerLinkSession(WebSocket socket, IMessageBus bus, PeerLinkServerOptions options, string remote, ILogger logger)
     {
@@ -41,7 +43,7 @@ internal sealed class PeerLinkSession
         using var registration = stopping.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), _receiveCts);
         using var sendCts = new CancellationTokenSource();
         _sender.TryEnqueue(PeerFrame.Text(PeerLinkProtocol.Welcome(_bus.NodeName)));
-        var sending = _sender.RunAsync(_socket, sendCts.Token);
+        var sending = _sending = _sender.RunAsync(_socket, sendCts.Token);
         PeerLinkLog.SessionStarted(_logger, _remote);
 
         WebSocketCloseStatus? status = null;
@@ -50,9 +52,9 @@ internal sealed class PeerLinkSession
         {
             (status, description) = await ReceiveLoopAsync(_receiveCts.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (_overflowed)
+        catch (Exception e) when (Volatile.Read(ref _overflowed) != 0 && e is WebSocketException or IOException or OperationCanceledException)
         {
-            PeerLinkLog.SessionOverflow(_logger, _remote, _options.MaxQueuedFrames, _options.MaxQueuedBytes);
+            // The overflow close (CloseForOverflowAsync) gave up on a node that did not answer it.
             (status, description) = (WebSocketCloseStatus.PolicyViolation, "send queue full");
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -80,7 +82,17 @@ internal sealed class PeerLinkSession
         {
         }
 
-        await CloseAsync(status, description).ConfigureAwait(false);
+        if (Volatile.Read(ref _overflowClose) is { } overflowClose)
+        {
+            // The 1008 close frame is (being) sent by the overflow; the node answered it or was dropped.
+            await overflowClose.ConfigureAwait(false);
+            (status, description) = (WebSocketCloseStatus.PolicyViolation, "send queue full");
+        }
+        else
+        {
+            await CloseAsync(status, description).ConfigureAwait(false);
+        }
+
         PeerLinkLog.SessionEnded(_logger, _remote, status, description);
         _receiveCts.Dispose();
     }
@@ -247,10 +259,44 @@ internal sealed class PeerLinkSession
 
     private void Enqueue(PeerFrame frame)
     {
-        if (!_sender.TryEnqueue(frame) && !_ended)
+        if (!_sender.TryEnqueue(frame) && !_ended && Interlocked.Exchange(ref _overflowed, 1) == 0)
         {
-            _overflowed = true;
-            _receiveCts.Cancel();
+            Volatile.Write(ref _overflowClose, Task.Run(CloseForOverflowAsync));
+        }
+    }
+
+    /// <summary>
+    /// The node cannot keep up: what is queued for it is dropped, the frame being written is finished, then the close
+    /// frame 1008 goes out (the documented close). The receive loop goes on until the node answers the close; a node
+    /// that reads nothing at all within <see cref="CloseTimeout"/> cannot receive it and is dropped (reset).
+    /// </summary>
+    /// <remarks>
+    /// The receive is never cancelled to do this: cancelling a pending WebSocket receive aborts the socket, which is
+    /// how this used to end in a reset even for a node that read again.
+    /// </remarks>
+    private async Task CloseForOverflowAsync()
+    {
+        PeerLinkLog.SessionOverflow(_logger, _remote, _options.MaxQueuedFrames, _options.MaxQueuedBytes);
+        _sender.Complete();
+        using var timeout = new CancellationTokenSource(CloseTimeout);
+        try
+        {
+            if (_sending is { } sending)
+            {
+                await sending.WaitAsync(timeout.Token).ConfigureAwait(false);
+            }
+
+            if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                await _socket.CloseOutputAsync(WebSocketCloseStatus.PolicyViolation, "send queue full", timeout.Token).ConfigureAwait(false);
+            }
+
+            // The node's answering close ends the receive loop; one that never answers is dropped after CloseTimeout.
+            _receiveCts.CancelAfter(CloseTimeout);
+        }
+        catch (Exception e) when (e is WebSocketException or IOException or OperationCanceledException or TimeoutException or ObjectDisposedException)
+        {
+            _socket.Abort();
         }
     }
 

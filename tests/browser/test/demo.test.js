@@ -61,3 +61,28 @@ test("the live feed over Server-Sent Events shows chat messages and clock ticks"
   await carol.screenshot({ path: path.join(shots, "demo-sse-feed.png") });
   assert.deepEqual(pageErrors, []);
 });
+
+// Issue 15: the pages used to load socket.io-client from a CDN (offline, or behind a strict CSP: "io is not defined",
+// status stuck on "connecting…"), and these tests hid it by serving the bundle themselves. Now every request off the
+// hub is refused and each page must work as it is, with the client the hub serves.
+test("every hub page works offline: the client bundle comes from the hub, nothing else is requested", async () => {
+  const { offline } = await import("../support.js");
+  const context = await browser.newContext();
+  const blocked = [];
+  await offline(context, blocked);
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  const bundle = [];
+  page.on("response", (r) => {
+    if (r.url().includes("socket.io.min.js")) bundle.push(`${r.status()} ${r.url()}`);
+  });
+  for (const path of ["/", "/typed.html"]) {
+    await page.goto(url + path);
+    await page.waitForFunction(() => typeof io === "function", null, { timeout: 10_000 });
+  }
+  assert.deepEqual(blocked, [], "no request leaves the hub");
+  assert.deepEqual(errors, []);
+  assert.ok(bundle.length >= 1 && bundle.every((b) => b.startsWith("200 " + url + "/socket.io/socket.io.min.js")), bundle.join(", "));
+  await context.close();
+});

@@ -1,18 +1,18 @@
 // The hub's sessions page (typed.html) in real headless Chromium: two tabs of one browser context share the
 // herald.sid cookie, so a channel joined in one tab is joined in both (and in their EventSources); a second browser
 // context is another session. Typed messages go to the tab that subscribed with herald:subscribe, and to the
-// EventSources subscribed with query parameters. The CDN client is served from node_modules (no network).
+// EventSources subscribed with query parameters. Offline: the page as it is, its client from the hub.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { offline } from "../support.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../../..");
-const clientBundle = readFileSync(path.join(here, "../node_modules/socket.io-client/dist/socket.io.min.js"));
 const T = { timeout: 10_000 };
 
 function hubDll() {
@@ -53,8 +53,7 @@ after(async () => {
 
 async function newBrowserContext() {
   const context = await browser.newContext();
-  await context.route(/socket\.io(\.min)?\.js$/, (route) =>
-    route.fulfill({ status: 200, contentType: "application/javascript", body: clientBundle }));
+  await offline(context);
   return context;
 }
 
